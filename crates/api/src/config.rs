@@ -1,0 +1,64 @@
+//! Settings: every option is a command-line flag and an environment variable
+//! with a default. Parsed once in `main`; nothing else reads the environment.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The prediction API: serves every ONNX model in MODELS_DIR over JSON.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "api", version, about)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+
+    /// Port to listen on (Render sets PORT); 0 picks a free one.
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Directory holding one sub-directory per model (card.toml + model.onnx).
+    #[arg(long, env = "MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+
+    /// The model `POST /predict` and `POST /predict/batch` use.
+    #[arg(long, env = "DEFAULT_MODEL", default_value = "iris")]
+    pub default_model: String,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// The most rows one batch request may hold.
+    #[arg(long, env = "MAX_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_batch: u32,
+}
+
+impl Settings {
+    /// Reads flags and environment, exiting with a usage message on bad input.
+    pub fn load() -> Self {
+        Self::parse()
+    }
+
+    /// Settings for tests and embedding: loopback, port 0, the given models directory.
+    pub fn for_models_dir(models_dir: PathBuf) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            models_dir,
+            default_model: "iris".to_owned(),
+            log_format: LogFormat::Pretty,
+            max_batch: 10_000,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The prediction API as a library, so `main`, the integration tests and the
+//! end-to-end tests all build the same app.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,207 @@
+//! The set of served models, loaded from `models/<name>/{card.toml,model.onnx}`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+use api_types::{ModelCard, ModelDetails};
+use serde_json::{Map, Value};
+use validator::Validate;
+
+use super::graph::Graph;
+use crate::domain::FeatureSchema;
+
+const CARD_FILE: &str = "card.toml";
+const MODEL_FILE: &str = "model.onnx";
+
+/// A model ready to serve: its card, its input rules and its graph.
+#[derive(Debug)]
+pub struct LoadedModel {
+    card: ModelCard,
+    schema: FeatureSchema,
+    graph: Graph,
+}
+
+impl LoadedModel {
+    /// Loads and checks one model directory.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let card_path = dir.join(CARD_FILE);
+        let text = fs::read_to_string(&card_path)
+            .with_context(|| format!("Failed to read {}", card_path.display()))?;
+        let card: ModelCard = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid model card", card_path.display()))?;
+        card.validate()
+            .with_context(|| format!("{} is not a valid model card", card_path.display()))?;
+        let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        ensure!(
+            card.name == dir_name,
+            "{}: the card's name {:?} must match its directory {:?}",
+            card_path.display(),
+            card.name,
+            dir_name
+        );
+
+        let model_path = dir.join(MODEL_FILE);
+        ensure!(model_path.is_file(), "{} is missing", model_path.display());
+        let graph = Graph::load(&model_path, &card).with_context(|| {
+            format!(
+                "{} does not match {}",
+                model_path.display(),
+                card_path.display()
+            )
+        })?;
+        let schema = FeatureSchema::from_card(&card);
+        let model = Self {
+            card,
+            schema,
+            graph,
+        };
+        model.warm_up().with_context(|| {
+            format!(
+                "{}: a trial run on the card's defaults failed",
+                model_path.display()
+            )
+        })?;
+        Ok(model)
+    }
+
+    /// Runs the card's default row once, so a graph that loads but cannot run
+    /// fails the boot, and the first real request pays no lazy set-up.
+    fn warm_up(&self) -> Result<()> {
+        let defaults: Map<String, Value> = self
+            .card
+            .features
+            .iter()
+            .map(|f| (f.name.clone(), Value::from(f.default)))
+            .collect();
+        let rows = match self.schema.parse_instance(&Value::Object(defaults)) {
+            Ok(rows) => rows,
+            Err(problems) => bail!(
+                "the card's defaults are not valid input: {:?}",
+                problems.into_errors()
+            ),
+        };
+        self.graph.run(rows).map(drop)
+    }
+
+    /// The model card.
+    pub fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    /// The rules input rows must satisfy.
+    pub fn schema(&self) -> &FeatureSchema {
+        &self.schema
+    }
+
+    /// The runnable graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The card plus the graph's signature, as `GET /models/{name}` serves it.
+    pub fn details(&self) -> ModelDetails {
+        ModelDetails {
+            card: self.card.clone(),
+            signature: self.graph.signature().clone(),
+        }
+    }
+}
+
+/// Every served model, by name.
+#[derive(Debug)]
+pub struct Registry {
+    models: BTreeMap<String, Arc<LoadedModel>>,
+    default_model: String,
+}
+
+impl Registry {
+    /// Loads every model directory under `dir`.
+    ///
+    /// A sub-directory without `card.toml` or `model.onnx` (such as `train/`)
+    /// is not a model and is skipped; any other problem fails, naming the file.
+    pub fn load(dir: &Path, default_model: &str) -> Result<Self> {
+        let entries = fs::read_dir(dir)
+            .with_context(|| format!("Failed to read the models directory {}", dir.display()))?;
+        let mut dirs: Vec<_> = entries
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("Failed to list {}", dir.display()))?;
+        dirs.sort();
+
+        let mut models = BTreeMap::new();
+        let mut failures = Vec::new();
+        for path in dirs.iter().filter(|p| p.is_dir()) {
+            let has_card = path.join(CARD_FILE).is_file();
+            let has_model = path.join(MODEL_FILE).is_file();
+            if !has_card && !has_model {
+                continue;
+            }
+            if !has_card {
+                failures.push(format!(
+                    "{} has {MODEL_FILE} but no {CARD_FILE}",
+                    path.display()
+                ));
+                continue;
+            }
+            match LoadedModel::load(path) {
+                Ok(model) => {
+                    tracing::info!(model = %model.card.name, version = %model.card.version, "model loaded");
+                    models.insert(model.card.name.clone(), Arc::new(model));
+                }
+                Err(err) => failures.push(format!("{err:#}")),
+            }
+        }
+        if !failures.is_empty() {
+            bail!(
+                "{} model(s) failed to load:\n  - {}",
+                failures.len(),
+                failures.join("\n  - ")
+            );
+        }
+        if models.is_empty() {
+            bail!(
+                "{} holds no model: expected sub-directories with {CARD_FILE} and {MODEL_FILE}",
+                dir.display()
+            );
+        }
+        if !models.contains_key(default_model) {
+            bail!(
+                "the default model {default_model:?} is not in {}; available: {}",
+                dir.display(),
+                models.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(Self {
+            models,
+            default_model: default_model.to_owned(),
+        })
+    }
+
+    /// Looks a model up by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<LoadedModel>> {
+        self.models.get(name)
+    }
+
+    /// The model `POST /predict` uses.
+    pub fn default_model(&self) -> &Arc<LoadedModel> {
+        &self.models[&self.default_model]
+    }
+
+    /// The default model's name.
+    pub fn default_name(&self) -> &str {
+        &self.default_model
+    }
+
+    /// Every model, sorted by name.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<LoadedModel>> {
+        self.models.values()
+    }
+
+    /// Every model's name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.models.keys().cloned().collect()
+    }
+}

@@ -1,0 +1,56 @@
+//! Model metadata: the cards the UI builds its forms from.
+
+use std::sync::Arc;
+
+use api_types::{ModelDetails, ModelList};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::routing::get;
+
+use crate::error::{ApiError, ApiJson};
+use crate::model::LoadedModel;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/models", get(list))
+        .route("/models/{name}", get(show))
+}
+
+async fn list(State(state): State<AppState>) -> ApiJson<ModelList> {
+    ApiJson(ModelList {
+        default_model: state.registry.default_name().to_owned(),
+        models: state.registry.models().map(|m| m.card().clone()).collect(),
+    })
+}
+
+async fn show(NamedModel(model): NamedModel) -> ApiJson<ModelDetails> {
+    ApiJson(model.details())
+}
+
+/// The model named by the `{name}` path segment; a 404 naming the real ones otherwise.
+///
+/// Resolved from the path before the body is read, so an unknown model is a
+/// 404 whatever the body holds.
+#[derive(Debug)]
+pub(super) struct NamedModel(pub(super) Arc<LoadedModel>);
+
+impl FromRequestParts<AppState> for NamedModel {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(name) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::RouteNotFound)?;
+        state
+            .registry
+            .get(&name)
+            .cloned()
+            .map(Self)
+            .ok_or_else(|| ApiError::model_not_found(&name, state.registry.names()))
+    }
+}

@@ -1,0 +1,117 @@
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::helpers::{models_dir, spawn_app};
+
+#[derive(Deserialize)]
+struct Golden {
+    rows: Vec<GoldenRow>,
+}
+
+#[derive(Deserialize)]
+struct GoldenRow {
+    features: Value,
+    label: Option<String>,
+    probabilities: Option<Vec<f64>>,
+    value: Option<f64>,
+}
+
+fn golden(model: &str) -> Golden {
+    let path = models_dir().join(model).join("golden.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("Failed to read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("golden.json is valid")
+}
+
+fn check(model: &str, expected: &GoldenRow, got: &Value) {
+    if let Some(label) = &expected.label {
+        assert_eq!(
+            got["label"],
+            json!(label),
+            "{model}: label for {}",
+            expected.features
+        );
+        let probs: Vec<f64> = got["probabilities"]
+            .as_object()
+            .expect("probabilities")
+            .values()
+            .map(|p| p.as_f64().expect("number"))
+            .collect();
+        let want = expected
+            .probabilities
+            .as_ref()
+            .expect("golden probabilities");
+        for (g, w) in probs.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-4,
+                "{model}: probability {g} vs onnxruntime's {w} for {}",
+                expected.features
+            );
+        }
+    } else {
+        let (g, w) = (
+            got["value"].as_f64().expect("value"),
+            expected.value.expect("golden value"),
+        );
+        assert!(
+            (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+            "{model}: value {g} vs onnxruntime's {w}"
+        );
+    }
+}
+
+async fn golden_parity(model: &str) {
+    let app = spawn_app().await;
+    let golden = golden(model);
+    assert!(
+        golden.rows.len() >= 30,
+        "{model}: only {} golden rows",
+        golden.rows.len()
+    );
+
+    let instances: Vec<&Value> = golden.rows.iter().map(|r| &r.features).collect();
+    let batch = app
+        .post_model_batch(model, &json!({ "instances": instances }))
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.body);
+    let predictions = batch.body["predictions"].as_array().expect("predictions");
+    assert_eq!(predictions.len(), golden.rows.len());
+    for (expected, got) in golden.rows.iter().zip(predictions) {
+        check(model, expected, got);
+    }
+    for expected in golden.rows.iter().take(5) {
+        let single = app.post_model_predict(model, &expected.features).await;
+        assert_eq!(single.status, 200, "{}", single.body);
+        check(model, expected, &single.body);
+    }
+}
+
+#[tokio::test]
+async fn iris_matches_onnxruntime_on_every_golden_row() {
+    golden_parity("iris").await;
+}
+
+#[tokio::test]
+async fn wine_matches_onnxruntime_on_every_golden_row() {
+    golden_parity("wine").await;
+}
+
+#[tokio::test]
+async fn diabetes_matches_onnxruntime_on_every_golden_row() {
+    golden_parity("diabetes").await;
+}
+
+#[test]
+fn every_shipped_model_has_a_golden_file() {
+    let dirs = std::fs::read_dir(models_dir()).expect("models dir");
+    for entry in dirs {
+        let path = entry.expect("entry").path();
+        if path.join("card.toml").is_file() {
+            assert!(
+                path.join("golden.json").is_file(),
+                "{} has no golden.json",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,61 @@
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+
+    let reply = app.get_health().await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_lists_every_shipped_model_and_the_default() {
+    let app = spawn_app().await;
+
+    let reply = app.get_ready().await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.body["models"],
+        serde_json::json!(["diabetes", "iris", "wine"])
+    );
+    assert_eq!(reply.body["default_model"], "iris");
+}
+
+#[tokio::test]
+async fn a_response_carries_a_generated_request_id() {
+    let app = spawn_app().await;
+
+    let reply = app.get_health().await;
+
+    assert!(reply.request_id.is_some_and(|id| id.len() >= 32));
+}
+
+#[tokio::test]
+async fn a_clients_request_id_is_echoed() {
+    let app = spawn_app().await;
+
+    let reply = app.get_health_with_request_id("trace-me-123").await;
+
+    assert_eq!(reply.request_id.as_deref(), Some("trace-me-123"));
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem() {
+    let app = spawn_app().await;
+
+    let reply = app.get_unknown_route().await;
+
+    reply.assert_problem(404);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem() {
+    let app = spawn_app().await;
+
+    let reply = app.request_predict_with(reqwest::Method::GET).await;
+
+    reply.assert_problem(405);
+}

@@ -1,0 +1,220 @@
+//! Spawns the real API on 127.0.0.1:0 and wraps each endpoint in a method.
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+use api::config::{LogFormat, Settings};
+use api::startup::App;
+use serde_json::Value;
+
+/// The repository's `models/` directory.
+pub(crate) fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            api::telemetry::init(LogFormat::Pretty);
+        }
+    });
+}
+
+/// A running API and a client for it.
+pub(crate) struct TestApp {
+    address: String,
+    client: reqwest::Client,
+}
+
+/// What a response said.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) body: Value,
+}
+
+/// Starts the API on the shipped models.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::for_models_dir(models_dir())).await
+}
+
+/// Starts the API with the given settings (port 0 keeps tests apart).
+pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
+    init_logs();
+    let app = App::build(settings).await.expect("Failed to build the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let request_id = header("x-request-id");
+        let text = response.text().await.expect("Failed to read the body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            content_type,
+            request_id,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET failed");
+        Self::reply(response).await
+    }
+
+    async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("POST failed");
+        Self::reply(response).await
+    }
+
+    /// POSTs raw bytes with an optional content type to `/predict`.
+    pub(crate) async fn post_predict_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}/predict", self.address))
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        Self::reply(request.send().await.expect("POST failed")).await
+    }
+
+    /// Sends `method` to `/predict`.
+    pub(crate) async fn request_predict_with(&self, method: reqwest::Method) -> Reply {
+        let response = self
+            .client
+            .request(method, format!("{}/predict", self.address))
+            .send()
+            .await
+            .expect("request failed");
+        Self::reply(response).await
+    }
+
+    pub(crate) async fn get_health(&self) -> Reply {
+        self.get("/healthz").await
+    }
+
+    pub(crate) async fn get_health_with_request_id(&self, id: &str) -> Reply {
+        let response = self
+            .client
+            .get(format!("{}/healthz", self.address))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("GET failed");
+        Self::reply(response).await
+    }
+
+    pub(crate) async fn get_ready(&self) -> Reply {
+        self.get("/readyz").await
+    }
+
+    pub(crate) async fn get_models(&self) -> Reply {
+        self.get("/models").await
+    }
+
+    pub(crate) async fn get_model(&self, name: &str) -> Reply {
+        self.get(&format!("/models/{name}")).await
+    }
+
+    pub(crate) async fn get_unknown_route(&self) -> Reply {
+        self.get("/no/such/route").await
+    }
+
+    /// `POST /predict` (the default model).
+    pub(crate) async fn post_predict(&self, body: &Value) -> Reply {
+        self.post_json("/predict", body).await
+    }
+
+    /// `POST /predict/batch` (the default model).
+    pub(crate) async fn post_predict_batch(&self, body: &Value) -> Reply {
+        self.post_json("/predict/batch", body).await
+    }
+
+    /// `POST /models/{name}/predict`.
+    pub(crate) async fn post_model_predict(&self, name: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/models/{name}/predict"), body)
+            .await
+    }
+
+    /// `POST /models/{name}/predict/batch`.
+    pub(crate) async fn post_model_batch(&self, name: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/models/{name}/predict/batch"), body)
+            .await
+    }
+}
+
+impl Reply {
+    /// The `(loc, type)` of every listed field error.
+    pub(crate) fn error_locs(&self) -> Vec<(Value, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["loc"].clone(),
+                            e["type"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts an RFC 9457 problem body with this status.
+    pub(crate) fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        for key in ["type", "title", "detail"] {
+            assert!(
+                self.body[key].is_string(),
+                "problem body lacks {key}: {}",
+                self.body
+            );
+        }
+    }
+}
+
+/// The iris example from the README and the Python peer.
+pub(crate) fn iris_row() -> Value {
+    serde_json::json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2})
+}

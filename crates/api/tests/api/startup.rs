@@ -1,0 +1,179 @@
+use std::fs;
+use std::path::Path;
+
+use api::model::Registry;
+use api_types::ModelCard;
+use tempfile::TempDir;
+
+use crate::helpers::models_dir;
+
+/// A models dir holding a copy of the shipped `iris`, with `edit` applied to its card.
+fn iris_copy(edit: impl FnOnce(&mut ModelCard)) -> TempDir {
+    let tmp = TempDir::new().expect("temp dir");
+    let dir = tmp.path().join("iris");
+    fs::create_dir(&dir).expect("mkdir");
+    let src = models_dir().join("iris");
+    fs::copy(src.join("model.onnx"), dir.join("model.onnx")).expect("copy model");
+    let mut card: ModelCard =
+        toml::from_str(&fs::read_to_string(src.join("card.toml")).expect("card"))
+            .expect("parse card");
+    edit(&mut card);
+    fs::write(
+        dir.join("card.toml"),
+        toml::to_string(&card).expect("serialize card"),
+    )
+    .expect("write card");
+    tmp
+}
+
+fn load_error(dir: &Path) -> String {
+    format!(
+        "{:#}",
+        Registry::load(dir, "iris").expect_err("loading should fail")
+    )
+}
+
+#[test]
+fn the_shipped_models_load() {
+    let registry = Registry::load(&models_dir(), "iris").expect("shipped models load");
+    assert_eq!(registry.names(), ["diabetes", "iris", "wine"]);
+}
+
+#[test]
+fn a_corrupt_onnx_file_fails_naming_the_file() {
+    let tmp = iris_copy(|_| {});
+    fs::write(tmp.path().join("iris/model.onnx"), b"this is not protobuf").expect("write");
+
+    let err = load_error(tmp.path());
+
+    assert!(err.contains("iris/model.onnx"), "{err}");
+    assert!(err.contains("not a readable ONNX model"), "{err}");
+}
+
+#[test]
+fn a_card_with_fewer_features_than_the_graph_fails_naming_the_mismatch() {
+    let tmp = iris_copy(|card| {
+        card.features.pop();
+        for example in &mut card.examples {
+            example.values.shift_remove("petal_width");
+        }
+    });
+
+    let err = load_error(tmp.path());
+
+    assert!(err.contains("iris/model.onnx does not match"), "{err}");
+    assert!(
+        err.contains("the graph takes 4 features per row but the card lists 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_card_with_the_wrong_class_count_fails_naming_the_mismatch() {
+    let tmp = iris_copy(|card| card.classes.push("daisy".to_owned()));
+
+    let err = load_error(tmp.path());
+
+    assert!(
+        err.contains("gives 3 probabilities per row but the card lists 4 classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_card_naming_a_missing_output_fails_listing_the_real_ones() {
+    let tmp = iris_copy(|card| card.onnx.probabilities_output = Some("probs".to_owned()));
+
+    let err = load_error(tmp.path());
+
+    assert!(
+        err.contains(
+            r#"names output "probs" but the graph's outputs are ["label", "probabilities"]"#
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_card_with_a_wrong_input_name_fails() {
+    let tmp = iris_copy(|card| card.onnx.input = "features".to_owned());
+
+    let err = load_error(tmp.path());
+
+    assert!(
+        err.contains(r#"the card's onnx.input is "features" but the graph's input is "input""#),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_card_fails_naming_the_card_file() {
+    let tmp = iris_copy(|card| card.features[0].default = 99.0);
+
+    let err = load_error(tmp.path());
+
+    assert!(
+        err.contains("iris/card.toml is not a valid model card"),
+        "{err}"
+    );
+    assert!(err.contains("default 99 is not an accepted value"), "{err}");
+}
+
+#[test]
+fn a_card_with_an_unknown_key_fails_naming_the_card_file() {
+    let tmp = iris_copy(|_| {});
+    let card = tmp.path().join("iris/card.toml");
+    let text = fs::read_to_string(&card).expect("card");
+    fs::write(&card, format!("colour = \"blue\"\n{text}")).expect("write");
+
+    let err = load_error(tmp.path());
+
+    assert!(
+        err.contains("iris/card.toml is not a valid model card"),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `colour`"), "{err}");
+}
+
+#[test]
+fn a_missing_models_dir_fails_naming_it() {
+    let err = load_error(Path::new("/no/such/models"));
+
+    assert!(
+        err.contains("Failed to read the models directory /no/such/models"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_models_dir_without_models_fails() {
+    let tmp = TempDir::new().expect("temp dir");
+
+    let err = load_error(tmp.path());
+
+    assert!(err.contains("holds no model"), "{err}");
+}
+
+#[test]
+fn a_missing_default_model_fails_listing_the_available_ones() {
+    let err = format!(
+        "{:#}",
+        Registry::load(&models_dir(), "tulip").expect_err("no tulip")
+    );
+
+    assert!(
+        err.contains(r#"the default model "tulip" is not in"#),
+        "{err}"
+    );
+    assert!(err.contains("available: diabetes, iris, wine"), "{err}");
+}
+
+#[test]
+fn a_model_file_without_a_card_fails() {
+    let tmp = iris_copy(|_| {});
+    fs::remove_file(tmp.path().join("iris/card.toml")).expect("rm");
+
+    let err = load_error(tmp.path());
+
+    assert!(err.contains("has model.onnx but no card.toml"), "{err}");
+}

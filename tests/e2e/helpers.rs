@@ -1,0 +1,21 @@
+//! Starts the real services on 127.0.0.1:0 with the shipped models.
+
+use std::path::PathBuf;
+
+use api::config::Settings;
+use api::startup::App;
+
+/// The repository's `models/` directory.
+pub(crate) fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+/// Starts the API and returns its base URL.
+pub(crate) async fn spawn_api() -> String {
+    let app = App::build(Settings::for_models_dir(models_dir()))
+        .await
+        .expect("Failed to build the API");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    url
+}
