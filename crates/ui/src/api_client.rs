@@ -1,0 +1,148 @@
+//! The typed HTTP client of the prediction API: the only code that knows its paths.
+
+use std::time::Duration;
+
+use api_types::{Instance, ModelDetails, ModelList, PredictResponse, Problem};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+/// How long the start-up wake-up call waits: a sleeping free-plan service takes 30–60 s.
+const WAKE_UP_TIMEOUT: Duration = Duration::from_secs(90);
+/// A refused or unroutable connection should fail fast, not use the whole timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What went wrong talking to the API, named for what the UI shows.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiClientError {
+    /// Refused, timed out, or answered 5xx: most likely asleep or restarting.
+    #[error("the prediction service is not responding: {0}")]
+    Unavailable(String),
+    /// 404: no such model.
+    #[error("the prediction service has no such model")]
+    NotFound,
+    /// 422: the API rejected the input, with its field problems.
+    #[error("the prediction service rejected the input")]
+    Invalid(Problem),
+    /// Anything else: a contract mismatch, logged as a bug.
+    #[error("unexpected answer from the prediction service: {0}")]
+    Unexpected(String),
+}
+
+/// A cheap-to-clone client bound to the API's base URL.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl ApiClient {
+    /// A client for the API at `base`; each call may take up to `timeout`.
+    pub fn new(base: Url, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .user_agent(concat!("modelserve-ui/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let mut base = base;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Self { http, base })
+    }
+
+    /// The API's base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// `GET /models`.
+    pub async fn list_models(&self, request_id: &str) -> Result<ModelList, ApiClientError> {
+        self.send(self.http.get(self.url(&["models"])), request_id)
+            .await
+    }
+
+    /// `GET /models/{name}`.
+    pub async fn model(
+        &self,
+        name: &str,
+        request_id: &str,
+    ) -> Result<ModelDetails, ApiClientError> {
+        self.send(self.http.get(self.url(&["models", name])), request_id)
+            .await
+    }
+
+    /// `POST /models/{name}/predict`.
+    pub async fn predict(
+        &self,
+        name: &str,
+        row: &Instance,
+        request_id: &str,
+    ) -> Result<PredictResponse, ApiClientError> {
+        self.send(
+            self.http
+                .post(self.url(&["models", name, "predict"]))
+                .json(row),
+            request_id,
+        )
+        .await
+    }
+
+    /// `GET /healthz` with a long timeout, to wake a sleeping API. Returns whether it answered.
+    pub async fn wake_up(&self) -> bool {
+        let request = self
+            .http
+            .get(self.url(&["healthz"]))
+            .timeout(WAKE_UP_TIMEOUT);
+        matches!(request.send().await, Ok(r) if r.status().is_success())
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        request_id: &str,
+    ) -> Result<T, ApiClientError> {
+        let response = request
+            .header("x-request-id", request_id)
+            .send()
+            .await
+            .map_err(|e| ApiClientError::Unavailable(describe(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json::<T>()
+                .await
+                .map_err(|e| ApiClientError::Unexpected(format!("{status}: {e}")));
+        }
+        match status {
+            StatusCode::NOT_FOUND => Err(ApiClientError::NotFound),
+            StatusCode::UNPROCESSABLE_ENTITY => match response.json::<Problem>().await {
+                Ok(problem) => Err(ApiClientError::Invalid(problem)),
+                Err(e) => Err(ApiClientError::Unexpected(format!(
+                    "422 without a problem body: {e}"
+                ))),
+            },
+            s if s.is_server_error() => Err(ApiClientError::Unavailable(format!("answered {s}"))),
+            s => Err(ApiClientError::Unexpected(format!("answered {s}"))),
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        format!("request failed: {e}")
+    }
+}

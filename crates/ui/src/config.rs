@@ -1,0 +1,113 @@
+//! Settings: every option is a command-line flag and an environment variable
+//! with a default. Parsed once in `main`; nothing else reads the environment.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use url::Url;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// The web UI: forms built from the prediction API's model cards.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ui", version, about)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+
+    /// Port to listen on (Render sets PORT); 0 picks a free one.
+    #[arg(long, env = "PORT", default_value_t = 8501)]
+    pub port: u16,
+
+    /// Base URL of the prediction API. A bare host (as Render's fromService
+    /// gives) is taken as https://host.
+    #[arg(long, env = "API_URL", default_value = "http://127.0.0.1:8000", value_parser = parse_api_url)]
+    pub api_url: Url,
+
+    /// Seconds to wait for the API before showing the "waking up" page.
+    #[arg(long, env = "API_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub api_timeout_secs: u64,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Reads flags and environment, exiting with a usage message on bad input.
+    pub fn load() -> Self {
+        Self::parse()
+    }
+
+    /// Settings for tests and embedding: loopback, port 0, the given API.
+    pub fn for_api(api_url: Url) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            api_url,
+            api_timeout_secs: 5,
+            log_format: LogFormat::Pretty,
+        }
+    }
+
+    /// How long one API call may take.
+    pub fn api_timeout(&self) -> Duration {
+        Duration::from_secs(self.api_timeout_secs)
+    }
+}
+
+/// Parses the API's base URL. Render's `fromService … RENDER_EXTERNAL_URL`
+/// gives a full URL, `… host` a bare host name: both work.
+pub fn parse_api_url(raw: &str) -> Result<Url, String> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{raw:?} must be an http(s) URL with a host"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_api_url;
+
+    #[test]
+    fn a_full_url_is_kept() {
+        assert_eq!(
+            parse_api_url("http://127.0.0.1:8000")
+                .expect("valid")
+                .as_str(),
+            "http://127.0.0.1:8000/"
+        );
+    }
+
+    #[test]
+    fn a_bare_host_becomes_https() {
+        assert_eq!(
+            parse_api_url("my-api.onrender.com")
+                .expect("valid")
+                .as_str(),
+            "https://my-api.onrender.com/"
+        );
+    }
+
+    #[test]
+    fn a_non_http_url_is_rejected() {
+        assert!(parse_api_url("ftp://example.com").is_err());
+        assert!(parse_api_url("http://").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! The pages: one module per page, merged into one router.
+
+mod health;
+mod home;
+mod model;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::assets;
+use crate::error::UiError;
+use crate::state::AppState;
+
+/// Every page and asset, with the 404 fallback.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(home::router())
+        .merge(model::router())
+        .route("/assets/{file}", get(assets::serve))
+        .fallback(|| async { UiError::PageNotFound })
+}

@@ -1,0 +1,146 @@
+//! Building and running the UI: bind, wake the API in the background, serve.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::middleware;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::api_client::ApiClient;
+use crate::config::Settings;
+use crate::error::render_error_pages;
+use crate::request_id::REQUEST_ID_HEADER;
+use crate::routes;
+use crate::state::AppState;
+
+/// Pages load nothing but our own stylesheet; no script runs at all.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A UI whose port is bound, ready to serve.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    api: ApiClient,
+}
+
+impl App {
+    /// Builds the router and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> Result<Self> {
+        let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout())
+            .context("Failed to build the API client")?;
+        let router = ui_router(AppState { api: api.clone() });
+        let addr = SocketAddr::new(settings.host, settings.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("Failed to bind {addr}"))?;
+        Ok(Self {
+            listener,
+            router,
+            api,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    ///
+    /// First fires a background call to the API's `/healthz`, so an API that
+    /// sleeps (as on Render's free plan) starts waking before the first visitor.
+    pub async fn run_until_stopped(self) -> Result<()> {
+        let addr = self
+            .listener
+            .local_addr()
+            .context("Failed to read the bound address")?;
+        tracing::info!(%addr, api = %self.api.base(), "ready");
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            let awake = api.wake_up().await;
+            tracing::info!(api = %api.base(), awake, "wake-up call to the API finished");
+        });
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Every page, with error rendering, request ids, tracing and security headers.
+pub fn ui_router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    routes::router()
+        .layer(middleware::from_fn(render_error_pages))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("<unmatched>", |p| p.as_str());
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, draining"),
+        () = terminate => tracing::info!("SIGTERM received, draining"),
+    }
+}

@@ -1,0 +1,10 @@
+//! `AppState`: what every handler can reach, cheap to clone.
+
+use crate::api_client::ApiClient;
+
+/// Shared state of the running UI.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The prediction API.
+    pub api: ApiClient,
+}

@@ -1,0 +1,170 @@
+//! The API down, slow or failing: a clear "not responding" page, never a 500.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::helpers::{Page, spawn_with_api_down, spawn_with_stand_in};
+
+const QUERY: &str = "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2";
+
+fn assert_waking_page(page: &Page, expected_retry: &str) {
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert_eq!(page.text("h1"), "The prediction service is not responding");
+    assert!(page.text(".error-page").contains("it may be waking up"));
+    assert_eq!(
+        page.attr("a.button", "href").as_deref(),
+        Some(expected_retry)
+    );
+    let refresh = page
+        .attr("meta[http-equiv=refresh]", "content")
+        .expect("automatic retry");
+    assert!(refresh.starts_with("10;url="), "{refresh}");
+}
+
+fn stand_in(status: StatusCode) -> Router {
+    Router::new().fallback(move || async move { (status, "failing on purpose") })
+}
+
+#[tokio::test]
+async fn an_api_that_refuses_connections_gives_the_waking_up_page_keeping_the_input() {
+    let ui = spawn_with_api_down().await;
+
+    let page = ui.get_model_with("iris", QUERY).await;
+
+    assert_waking_page(&page, &format!("/models/iris?{QUERY}"));
+    let refresh = page
+        .attr("meta[http-equiv=refresh]", "content")
+        .expect("refresh");
+    assert!(
+        refresh.ends_with(&format!("/models/iris?{QUERY}&_retry=1")),
+        "{refresh}"
+    );
+}
+
+#[tokio::test]
+async fn the_home_page_also_waits_for_a_sleeping_api() {
+    let ui = spawn_with_api_down().await;
+
+    let page = ui.get_home().await;
+
+    assert_waking_page(&page, "/");
+}
+
+#[tokio::test]
+async fn automatic_retries_stop_after_the_last_attempt() {
+    let ui = spawn_with_api_down().await;
+
+    let page = ui
+        .get_model_with("iris", &format!("{QUERY}&_retry=8"))
+        .await;
+
+    assert_eq!(page.status, 503);
+    assert!(page.select("meta[http-equiv=refresh]").is_empty());
+    assert!(page.text(".error-page").contains("still not responding"));
+    assert!(
+        page.attr("a.button", "href")
+            .is_some_and(|h| h.contains("sepal_length=5.1"))
+    );
+}
+
+#[tokio::test]
+async fn an_api_answering_500_or_503_gives_the_waking_up_page() {
+    for status in [
+        StatusCode::INTERNAL_SERVER_ERROR,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::BAD_GATEWAY,
+    ] {
+        let ui = spawn_with_stand_in(stand_in(status)).await;
+
+        let page = ui.get_model_with("iris", QUERY).await;
+
+        assert_waking_page(&page, &format!("/models/iris?{QUERY}"));
+    }
+}
+
+#[tokio::test]
+async fn an_api_slower_than_the_timeout_gives_the_waking_up_page() {
+    let slow = Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        "too late"
+    });
+    let ui = spawn_with_stand_in(slow).await;
+
+    let page = ui.get_model_form("iris").await;
+
+    assert_eq!(page.status, 503);
+}
+
+#[tokio::test]
+async fn the_ui_health_check_does_not_depend_on_the_api() {
+    let ui = spawn_with_api_down().await;
+
+    assert_eq!(ui.get_health().await.status, 200);
+}
+
+#[tokio::test]
+async fn the_request_id_is_forwarded_to_the_api_and_shown_on_the_error_page() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = seen.clone();
+    let api = Router::new().fallback(move |headers: HeaderMap| {
+        let record = record.clone();
+        async move {
+            let id = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            record.lock().expect("lock").push(id);
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    });
+    let ui = spawn_with_stand_in(api).await;
+
+    let page = ui
+        .get_model_with_request_id("iris", QUERY, "click-42")
+        .await;
+
+    assert_eq!(page.status, 503);
+    assert_eq!(page.text(".request-id code"), "click-42");
+    assert!(
+        seen.lock().expect("lock").iter().any(|id| id == "click-42"),
+        "the API never saw the id"
+    );
+}
+
+#[tokio::test]
+async fn card_text_from_the_api_is_escaped_never_run() {
+    let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let card = json!({
+        "name": "evil", "title": evil, "description": evil, "version": "1", "task": "classification",
+        "classes": [evil, "b"],
+        "onnx": {"input": "input", "probabilities_output": "p"},
+        "features": [{"name": "x", "label": evil, "unit": evil, "description": evil, "min": 0.0, "max": 1.0, "step": 0.1, "default": 0.5}],
+        "examples": [{"label": evil, "values": {"x": 0.5}}],
+        "signature": {"input": {"name": "input", "dtype": "float32", "shape": [null, 1]}, "output": {"name": "p", "dtype": "float32", "shape": [null, 2]}}
+    });
+    let answer = json!({"model": "evil", "model_version": "1", "label": evil, "class_index": 0, "probabilities": {evil: 0.9, "b": 0.1}});
+    let api = Router::new()
+        .route(
+            "/models/evil",
+            get(move || async move { axum::Json(card.clone()) }),
+        )
+        .route(
+            "/models/evil/predict",
+            axum::routing::post(move || async move { axum::Json(answer.clone()) }),
+        );
+    let ui = spawn_with_stand_in(api).await;
+
+    let page = ui.get_model_with("evil", "x=0.5").await;
+
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.select("script").is_empty());
+    assert!(page.select("img").is_empty());
+    assert!(page.text("h1").contains("<script>"), "shown as text");
+    assert!(page.text("#result .verdict .label").contains("<script>"));
+}

@@ -1,0 +1,8 @@
+//! The UI's integration tests: the real UI on port 0, against the real API
+//! (happy paths) or a stand-in API that is down, slow or failing.
+
+mod errors;
+mod failures;
+mod helpers;
+mod pages;
+mod predictions;

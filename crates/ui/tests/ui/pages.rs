@@ -1,0 +1,180 @@
+//! The pages a user sees, built from the real API's cards.
+
+use api_types::ModelList;
+
+use crate::helpers::spawn_stack;
+
+#[tokio::test]
+async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
+    let ui = spawn_stack().await;
+
+    let page = ui.get_home().await;
+
+    assert_eq!(page.status, 200);
+    let links: Vec<String> = page
+        .select(".models h2 a")
+        .iter()
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    assert_eq!(links, ["/models/diabetes", "/models/iris", "/models/wine"]);
+    assert!(page.text(".models").contains("classification"));
+    assert!(page.text(".models").contains("regression"));
+}
+
+#[tokio::test]
+async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_ranges() {
+    let ui = spawn_stack().await;
+    let list: ModelList = reqwest::get(format!("{}/models", ui.api_url))
+        .await
+        .expect("API")
+        .json()
+        .await
+        .expect("list");
+
+    for card in &list.models {
+        let page = ui.get_model_form(&card.name).await;
+
+        assert_eq!(page.status, 200, "{}", card.name);
+        assert_eq!(page.text("h1"), card.title);
+        let controls = page.select("form input, form select");
+        assert_eq!(controls.len(), card.features.len(), "{}", card.name);
+        for f in &card.features {
+            let id = format!("f-{}", f.name);
+            let control = page.one(&format!("#{id}"));
+            assert_eq!(control.value().attr("name"), Some(f.name.as_str()));
+            assert!(
+                page.text(&format!("label[for='{id}']")).contains(&f.label),
+                "{}: label for {}",
+                card.name,
+                f.name
+            );
+            let described = control.value().attr("aria-describedby").unwrap_or_default();
+            assert!(
+                described.contains(&format!("h-{}", f.name)),
+                "{}: help not linked",
+                f.name
+            );
+            if f.choices.is_some() {
+                assert_eq!(
+                    control.value().name(),
+                    "select",
+                    "{} should be a select",
+                    f.name
+                );
+            } else {
+                assert_eq!(control.value().attr("type"), Some("number"));
+                assert_eq!(
+                    control.value().attr("min"),
+                    Some(f.min.to_string().as_str())
+                );
+                assert_eq!(
+                    control.value().attr("max"),
+                    Some(f.max.to_string().as_str())
+                );
+                assert_eq!(
+                    control.value().attr("step"),
+                    Some(f.step.to_string().as_str())
+                );
+                assert_eq!(
+                    control.value().attr("value"),
+                    Some(f.default.to_string().as_str())
+                );
+            }
+        }
+        assert_eq!(page.attr("form", "method").as_deref(), Some("get"));
+        assert_eq!(page.select("form button[type=submit]").len(), 1);
+        assert_eq!(page.select(".examples a").len(), card.examples.len());
+    }
+}
+
+#[tokio::test]
+async fn a_select_offers_the_cards_choices() {
+    let ui = spawn_stack().await;
+
+    let page = ui.get_model_form("diabetes").await;
+
+    let options: Vec<String> = page
+        .select("#f-sex option")
+        .iter()
+        .map(|o| o.text().collect())
+        .collect();
+    assert_eq!(options, ["Group 1", "Group 2"]);
+}
+
+#[tokio::test]
+async fn pages_load_only_our_own_stylesheet_and_stay_small() {
+    let ui = spawn_stack().await;
+
+    let page = ui.get_model_form("wine").await;
+
+    let sheets = page.select("link[rel=stylesheet]");
+    assert_eq!(sheets.len(), 1);
+    assert_eq!(page.select("script").len(), 0);
+    for element in page.select("[src], [href]") {
+        let url = element
+            .value()
+            .attr("src")
+            .or_else(|| element.value().attr("href"))
+            .unwrap_or_default();
+        assert!(
+            url.starts_with('/') || url.starts_with('#') || url.starts_with("data:"),
+            "external reference {url}"
+        );
+    }
+    let css = ui
+        .follow(&page.attr("link[rel=stylesheet]", "href").expect("href"))
+        .await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("cache-control").contains("immutable"));
+    assert!(css.header("content-type").starts_with("text/css"));
+    assert!(
+        page.body.len() + css.body.len() < 30 * 1024,
+        "first load is {} bytes",
+        page.body.len() + css.body.len()
+    );
+}
+
+#[tokio::test]
+async fn a_stale_stylesheet_name_is_a_404() {
+    let ui = spawn_stack().await;
+
+    let page = ui.follow("/assets/style.0000000000000000.css").await;
+
+    assert_eq!(page.status, 404);
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let ui = spawn_stack().await;
+
+    let page = ui.get_home().await;
+
+    let csp = page.header("content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("script-src"),
+        "no script source is allowed: {csp}"
+    );
+    assert_eq!(page.header("x-content-type-options"), "nosniff");
+    assert!(!page.header("referrer-policy").is_empty());
+}
+
+#[tokio::test]
+async fn the_ui_health_check_answers() {
+    let ui = spawn_stack().await;
+
+    assert_eq!(ui.get_health().await.status, 200);
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_404_page() {
+    let ui = spawn_stack().await;
+
+    let page = ui.get_unknown_page().await;
+
+    assert_eq!(page.status, 404);
+    assert_eq!(page.text("h1"), "Page not found");
+}

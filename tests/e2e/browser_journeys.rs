@@ -1,0 +1,234 @@
+//! What a person does in a browser: pick a model, fill the form, read the
+//! prediction, see an error in place; with and without JavaScript.
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::Value;
+
+use crate::browser::{Browser, Scripts};
+use crate::helpers::spawn_stack;
+
+async fn text(browser: &Browser, css: &str) -> String {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn fill(browser: &Browser, id: &str, value: &str) {
+    let input = browser
+        .client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+#[tokio::test]
+async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
+    let ui = spawn_stack().await;
+    let browser = Browser::start(Scripts::Enabled).await;
+
+    browser
+        .client
+        .goto(&format!("{ui}/"))
+        .await
+        .expect("open /");
+    // The browser's own account of the first load: every request and its bytes on the wire.
+    let loaded = browser
+        .client
+        .execute(
+            "const nav = performance.getEntriesByType('navigation')[0]; \
+             const res = performance.getEntriesByType('resource'); \
+             return [1 + res.length, nav.transferSize + res.reduce((n, r) => n + r.transferSize, 0)];",
+            vec![],
+        )
+        .await
+        .expect("performance entries");
+    let (requests, bytes) = (
+        loaded[0].as_u64().expect("count"),
+        loaded[1].as_u64().expect("bytes"),
+    );
+    assert!(requests <= 3, "first load made {requests} requests");
+    assert!(bytes <= 30 * 1024, "first load moved {bytes} bytes");
+
+    browser
+        .client
+        .find(Locator::LinkText("Iris species"))
+        .await
+        .expect("iris link")
+        .click()
+        .await
+        .expect("click");
+    fill(&browser, "f-sepal_length", "6.7").await;
+    fill(&browser, "f-sepal_width", "3.0").await;
+    fill(&browser, "f-petal_length", "5.2").await;
+    fill(&browser, "f-petal_width", "2.3").await;
+    browser
+        .client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("Predict")
+        .click()
+        .await
+        .expect("click");
+
+    assert_eq!(text(&browser, "#result .verdict .label").await, "virginica");
+    let url = browser.client.current_url().await.expect("url");
+    assert!(
+        url.as_str().contains("petal_width=2.3"),
+        "the result has a shareable URL: {url}"
+    );
+    browser.screenshot("ui-desktop").await;
+    browser
+        .client
+        .set_window_size(360, 800)
+        .await
+        .expect("phone width");
+    browser.client.goto(url.as_str()).await.expect("reload");
+    let overflow: Value = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("layout");
+    assert_eq!(
+        overflow,
+        Value::Bool(false),
+        "the page scrolls sideways at 360 px"
+    );
+    browser.screenshot("ui-phone").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_out_of_range_value_is_explained_next_to_its_field_which_takes_the_focus() {
+    let ui = spawn_stack().await;
+    let browser = Browser::start(Scripts::Enabled).await;
+
+    browser
+        .client
+        .goto(&format!("{ui}/models/iris"))
+        .await
+        .expect("open form");
+    fill(&browser, "f-petal_width", "9").await;
+    browser
+        .client
+        .find(Locator::Id("f-petal_width"))
+        .await
+        .expect("field")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("Enter");
+
+    let error = text(&browser, "#e-petal_width").await;
+    assert!(
+        error.contains("Must be between 0.1 and 4 cm; got 9."),
+        "{error}"
+    );
+    let focused = browser
+        .client
+        .active_element()
+        .await
+        .expect("focus")
+        .attr("id")
+        .await
+        .expect("id");
+    assert_eq!(focused.as_deref(), Some("f-petal_width"));
+    let kept = browser
+        .client
+        .find(Locator::Id("f-petal_width"))
+        .await
+        .expect("field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("9"));
+    browser.screenshot("ui-error").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboard() {
+    let ui = spawn_stack().await;
+    let browser = Browser::start(Scripts::Disabled).await;
+
+    for model in ["iris", "wine", "diabetes"] {
+        browser
+            .client
+            .goto(&format!("{ui}/models/{model}"))
+            .await
+            .expect("open form");
+        browser
+            .client
+            .find(Locator::Css(".examples a"))
+            .await
+            .expect("an example")
+            .click()
+            .await
+            .expect("click");
+        let verdict = text(&browser, "#result .verdict").await;
+        assert!(!verdict.is_empty(), "{model}: no prediction shown");
+    }
+
+    // Keyboard only: Tab through the fields in order, type, submit with Enter.
+    browser
+        .client
+        .goto(&format!("{ui}/models/iris"))
+        .await
+        .expect("open form");
+    browser
+        .client
+        .find(Locator::Id("f-sepal_length"))
+        .await
+        .expect("field")
+        .click()
+        .await
+        .expect("focus");
+    for (id, value) in [
+        ("f-sepal_length", "4.9"),
+        ("f-sepal_width", "3.1"),
+        ("f-petal_length", "1.5"),
+        ("f-petal_width", "0.1"),
+    ] {
+        let active = browser.client.active_element().await.expect("focus");
+        assert_eq!(
+            active.attr("id").await.expect("id").as_deref(),
+            Some(id),
+            "tab order"
+        );
+        active.clear().await.expect("clear");
+        active
+            .send_keys(&format!("{value}{}", Key::Tab))
+            .await
+            .expect("type");
+    }
+    let button = browser.client.active_element().await.expect("focus");
+    assert_eq!(button.text().await.expect("text"), "Predict");
+    button
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("submit");
+    assert_eq!(text(&browser, "#result .verdict .label").await, "setosa");
+    let focused = browser
+        .client
+        .active_element()
+        .await
+        .expect("focus")
+        .attr("id")
+        .await
+        .expect("id");
+    assert_eq!(
+        focused.as_deref(),
+        Some("result"),
+        "the prediction takes the focus"
+    );
+    browser.close().await;
+}
