@@ -237,10 +237,7 @@ impl FeatureSpec {
         value.is_finite()
             && self.min <= value
             && value <= self.max
-            && self
-                .choices
-                .as_ref()
-                .is_none_or(|cs| cs.iter().any(|c| c.value == value))
+            && self.choices.as_ref().is_none_or(|cs| cs.iter().any(|c| c.value == value))
     }
 }
 
@@ -249,9 +246,7 @@ fn error(code: &'static str, message: String) -> ValidationError {
 }
 
 fn check_name(name: &str) -> Result<(), ValidationError> {
-    let ok = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    let ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
@@ -270,48 +265,27 @@ fn check_feature(f: &FeatureSpec) -> Result<(), ValidationError> {
     if !(f.min.is_finite() && f.max.is_finite() && f.min <= f.max) {
         return Err(error(
             "range",
-            format!(
-                "feature {name:?}: min {} must be ≤ max {}, both finite",
-                f.min, f.max
-            ),
+            format!("feature {name:?}: min {} must be ≤ max {}, both finite", f.min, f.max),
         ));
     }
     if !(f.step.is_finite() && f.step > 0.0) {
-        return Err(error(
-            "step",
-            format!(
-                "feature {name:?}: step {} must be a positive number",
-                f.step
-            ),
-        ));
+        return Err(error("step", format!("feature {name:?}: step {} must be a positive number", f.step)));
     }
     if let Some(choices) = &f.choices {
         if choices.is_empty() {
-            return Err(error(
-                "choices",
-                format!("feature {name:?}: choices must not be empty"),
-            ));
+            return Err(error("choices", format!("feature {name:?}: choices must not be empty")));
         }
-        if let Some(c) = choices
-            .iter()
-            .find(|c| !(f.min <= c.value && c.value <= f.max))
-        {
+        if let Some(c) = choices.iter().find(|c| !(f.min <= c.value && c.value <= f.max)) {
             return Err(error(
                 "choices",
-                format!(
-                    "feature {name:?}: choice {} lies outside {}..={}",
-                    c.value, f.min, f.max
-                ),
+                format!("feature {name:?}: choice {} lies outside {}..={}", c.value, f.min, f.max),
             ));
         }
     }
     if !f.accepts(f.default) {
         return Err(error(
             "default",
-            format!(
-                "feature {name:?}: default {} is not an accepted value",
-                f.default
-            ),
+            format!("feature {name:?}: default {} is not an accepted value", f.default),
         ));
     }
     Ok(())
@@ -320,38 +294,23 @@ fn check_feature(f: &FeatureSpec) -> Result<(), ValidationError> {
 fn check_card(card: &ModelCard) -> Result<(), ValidationError> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = card.features.iter().find(|f| !seen.insert(f.name.as_str())) {
-        return Err(error(
-            "features",
-            format!("feature {:?} is listed twice", dup.name),
-        ));
+        return Err(error("features", format!("feature {:?} is listed twice", dup.name)));
     }
     match card.task {
         Task::Classification => {
             if card.classes.len() < 2 {
-                return Err(error(
-                    "classes",
-                    "a classifier needs at least two classes".to_owned(),
-                ));
+                return Err(error("classes", "a classifier needs at least two classes".to_owned()));
             }
             if card.onnx.probabilities_output.is_none() {
-                return Err(error(
-                    "onnx",
-                    "a classifier needs onnx.probabilities_output".to_owned(),
-                ));
+                return Err(error("onnx", "a classifier needs onnx.probabilities_output".to_owned()));
             }
         }
         Task::Regression => {
             if card.output.is_none() {
-                return Err(error(
-                    "output",
-                    "a regressor needs an [output] table".to_owned(),
-                ));
+                return Err(error("output", "a regressor needs an [output] table".to_owned()));
             }
             if card.onnx.value_output.is_none() {
-                return Err(error(
-                    "onnx",
-                    "a regressor needs onnx.value_output".to_owned(),
-                ));
+                return Err(error("onnx", "a regressor needs onnx.value_output".to_owned()));
             }
         }
     }
@@ -367,10 +326,7 @@ fn check_card(card: &ModelCard) -> Result<(), ValidationError> {
                 Some(&v) if !f.accepts(v) => {
                     return Err(error(
                         "examples",
-                        format!(
-                            "example {:?}: {} = {v} is not accepted",
-                            example.label, f.name
-                        ),
+                        format!("example {:?}: {} = {v} is not accepted", example.label, f.name),
                     ));
                 }
                 Some(_) => {}
@@ -379,10 +335,7 @@ fn check_card(card: &ModelCard) -> Result<(), ValidationError> {
         if let Some(extra) = example.values.keys().find(|k| card.feature(k).is_none()) {
             return Err(error(
                 "examples",
-                format!(
-                    "example {:?} names unknown feature {extra:?}",
-                    example.label
-                ),
+                format!("example {:?} names unknown feature {extra:?}", example.label),
             ));
         }
     }
@@ -444,10 +397,7 @@ mod tests {
     #[test]
     fn a_default_that_is_not_a_choice_is_rejected() {
         let mut c = card();
-        c.features[0].choices = Some(vec![Choice {
-            value: 2.0,
-            label: "two".to_owned(),
-        }]);
+        c.features[0].choices = Some(vec![Choice { value: 2.0, label: "two".to_owned() }]);
         assert!(c.validate().is_err());
     }
 
@@ -484,10 +434,8 @@ mod tests {
     #[test]
     fn an_example_missing_a_feature_is_rejected() {
         let mut c = card();
-        c.examples.push(Example {
-            label: "e".to_owned(),
-            values: [("x".to_owned(), 1.0)].into_iter().collect(),
-        });
+        c.examples
+            .push(Example { label: "e".to_owned(), values: [("x".to_owned(), 1.0)].into_iter().collect() });
         let err = c.validate().expect_err("incomplete example").to_string();
         assert!(err.contains("has no value for \"y\""), "{err}");
     }

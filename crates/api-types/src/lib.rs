@@ -1,17 +1,19 @@
 //! The JSON shapes the prediction API speaks, shared by the API and the UI.
 //!
-//! This crate owns wire types only: serde (de)serialization and the model
-//! card's own consistency rules. It must not depend on tract or axum, so the
-//! UI can use it without compiling either.
+//! This crate owns the HTTP contract between them: wire types (serde, and
+//! the model card's own consistency rules) and the `/healthz` probe both
+//! binaries run as their container health check. It must not depend on
+//! tract, axum or an async runtime, so the UI can use it without compiling them.
 
 mod card;
 mod predict;
+pub mod probe;
 mod problem;
 mod status;
 
 pub use card::{
-    Choice, Example, FeatureSpec, ModelCard, ModelDetails, ModelList, OnnxIo, Provenance,
-    RegressionOutput, Signature, Task, TensorSpec,
+    Choice, Example, FeatureSpec, ModelCard, ModelDetails, ModelList, OnnxIo, Provenance, RegressionOutput,
+    Signature, Task, TensorSpec,
 };
 pub use predict::{
     BatchPredictResponse, BatchRequest, ClassPrediction, Instance, PredictResponse, Prediction,

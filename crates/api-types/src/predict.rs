@@ -84,10 +84,7 @@ mod tests {
             panic!("expected a classification, got {parsed:?}");
         };
         assert_eq!(c.label, "setosa");
-        assert_eq!(
-            c.probabilities.keys().collect::<Vec<_>>(),
-            ["setosa", "versicolor", "virginica"]
-        );
+        assert_eq!(c.probabilities.keys().collect::<Vec<_>>(), ["setosa", "versicolor", "virginica"]);
         let again = serde_json::to_value(&parsed).expect("serializable");
         assert_eq!(again["class_index"], 0);
     }

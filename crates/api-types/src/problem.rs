@@ -118,25 +118,13 @@ mod tests {
     #[test]
     fn a_location_mixes_keys_and_indices_on_the_wire() {
         let err = FieldError {
-            loc: vec![
-                "body".into(),
-                "instances".into(),
-                3.into(),
-                "petal_width".into(),
-            ],
+            loc: vec!["body".into(), "instances".into(), 3.into(), "petal_width".into()],
             msg: "must be at most 4".to_owned(),
             kind: FieldErrorKind::Range,
-            allowed: Some(Allowed {
-                min: Some(0.1),
-                max: Some(4.0),
-                ..Allowed::default()
-            }),
+            allowed: Some(Allowed { min: Some(0.1), max: Some(4.0), ..Allowed::default() }),
         };
         let json = serde_json::to_value(&err).expect("serializable");
-        assert_eq!(
-            json["loc"],
-            serde_json::json!(["body", "instances", 3, "petal_width"])
-        );
+        assert_eq!(json["loc"], serde_json::json!(["body", "instances", 3, "petal_width"]));
         assert_eq!(json["type"], "range");
         assert_eq!(json["allowed"], serde_json::json!({"min": 0.1, "max": 4.0}));
         let back: FieldError = serde_json::from_value(json).expect("deserializable");

@@ -3,8 +3,10 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -15,10 +17,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// What the binary does besides serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Exit 0 if the API on 127.0.0.1:PORT answers GET /healthz with 200 (for container health checks).
+    Healthcheck,
+}
+
 /// The prediction API: serves every ONNX model in MODELS_DIR over JSON.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "api", version, about)]
 pub struct Settings {
+    /// Serve (the default), or run a one-off command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
     pub host: IpAddr,
@@ -42,6 +55,15 @@ pub struct Settings {
     /// The most rows one batch request may hold.
     #[arg(long, env = "MAX_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_batch: u32,
+
+    /// When set, prediction endpoints require `Authorization: Bearer <API_KEY>`;
+    /// health, model cards, docs and metrics stay open. Empty means unset.
+    #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Settings {
@@ -53,12 +75,24 @@ impl Settings {
     /// Settings for tests and embedding: loopback, port 0, the given models directory.
     pub fn for_models_dir(models_dir: PathBuf) -> Self {
         Self {
+            command: None,
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             models_dir,
             default_model: "iris".to_owned(),
             log_format: LogFormat::Pretty,
             max_batch: 10_000,
+            shutdown_timeout_secs: 25,
+            api_key: None,
         }
     }
+
+    /// How long in-flight requests may take to finish once a stop is asked for.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+}
+
+fn parse_secret(raw: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(raw.to_owned()))
 }

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 413: the body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// 401: the API key is missing or wrong.
+    #[error("a valid API key is required")]
+    Unauthorized,
     /// 404: no model has this name.
     #[error("no model named {name:?}")]
     ModelNotFound {
@@ -53,18 +56,12 @@ impl ApiError {
     /// The 422 for problems found while parsing input.
     pub fn invalid(problems: Problems) -> Self {
         let total = problems.total();
-        Self::InvalidInput {
-            errors: problems.into_errors(),
-            total,
-        }
+        Self::InvalidInput { errors: problems.into_errors(), total }
     }
 
     /// The 404 for an unknown model name.
     pub fn model_not_found(name: &str, available: Vec<String>) -> Self {
-        Self::ModelNotFound {
-            name: name.chars().take(64).collect(),
-            available,
-        }
+        Self::ModelNotFound { name: name.chars().take(64).collect(), available }
     }
 
     /// The HTTP status for this error.
@@ -76,6 +73,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ModelNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,7 +83,11 @@ impl ApiError {
         let status = self.status();
         let (slug, title, detail, errors) = match self {
             Self::InvalidInput { errors, total } => {
-                let shown = if *total > errors.len() { format!(" (the first {} are listed)", errors.len()) } else { String::new() };
+                let shown = if *total > errors.len() {
+                    format!(" (the first {} are listed)", errors.len())
+                } else {
+                    String::new()
+                };
                 let detail = format!("{total} problem(s) in the request body{shown}; see `errors`");
                 ("invalid-input", "The input does not satisfy the model's rules", detail, errors.clone())
             }
@@ -117,7 +119,14 @@ impl ApiError {
             Self::MethodNotAllowed => (
                 "method-not-allowed",
                 "Method not allowed",
-                "this endpoint does not accept that HTTP method (predictions are POST, metadata is GET)".to_owned(),
+                "this endpoint does not accept that HTTP method (predictions are POST, metadata is GET)"
+                    .to_owned(),
+                vec![],
+            ),
+            Self::Unauthorized => (
+                "unauthorized",
+                "A valid API key is required",
+                "send the header Authorization: Bearer <API_KEY> with prediction requests".to_owned(),
                 vec![],
             ),
             Self::Internal(_) => (
@@ -145,10 +154,14 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let mut response = (status, ApiJson(self.to_problem())).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(r#"Bearer realm="predictions""#),
+            );
+        }
         response
     }
 }
@@ -163,16 +176,9 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonDataError(e) => {
                 // serde's message may quote a key from the body: keep it bounded.
                 let msg: String = e.body_text().chars().take(300).collect();
-                let error = FieldError {
-                    loc: vec!["body".into()],
-                    msg,
-                    kind: FieldErrorKind::Shape,
-                    allowed: None,
-                };
-                Self::InvalidInput {
-                    errors: vec![error],
-                    total: 1,
-                }
+                let error =
+                    FieldError { loc: vec!["body".into()], msg, kind: FieldErrorKind::Shape, allowed: None };
+                Self::InvalidInput { errors: vec![error], total: 1 }
             }
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::PayloadTooLarge
@@ -200,16 +206,8 @@ fn overflow(rejection: &dyn std::error::Error) -> Option<ApiError> {
                 }
             }
             let msg = "must be a finite number; this one is too large to represent".to_owned();
-            let error = FieldError {
-                loc,
-                msg,
-                kind: FieldErrorKind::Range,
-                allowed: None,
-            };
-            return Some(ApiError::InvalidInput {
-                errors: vec![error],
-                total: 1,
-            });
+            let error = FieldError { loc, msg, kind: FieldErrorKind::Range, allowed: None };
+            return Some(ApiError::InvalidInput { errors: vec![error], total: 1 });
         }
         source = err.source();
     }

@@ -2,10 +2,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use axum::Router;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -24,6 +25,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     started: Instant,
+    shutdown_timeout: Duration,
 }
 
 impl App {
@@ -39,41 +41,43 @@ impl App {
             .await
             .context("the model-loading task failed")??;
         let max_batch = settings.max_batch as usize;
-        let state = AppState {
-            registry: Arc::new(registry),
-            max_batch,
-        };
+        let api_key = settings.api_key.clone().filter(|k| !k.expose_secret().is_empty()).map(Arc::new);
+        let state = AppState { registry: Arc::new(registry), max_batch, api_key };
         let router = api_router(state, BASE_BODY_LIMIT + max_batch * BYTES_PER_ROW);
         let addr = SocketAddr::new(settings.host, settings.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("Failed to bind {addr}"))?;
-        Ok(Self {
-            listener,
-            router,
-            started,
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
+        Ok(Self { listener, router, started, shutdown_timeout: settings.shutdown_timeout() })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting and lets
+    /// in-flight requests finish, for at most the shutdown timeout.
     pub async fn run_until_stopped(self) -> Result<()> {
-        let addr = self
-            .listener
-            .local_addr()
-            .context("Failed to read the bound address")?;
+        let addr = self.listener.local_addr().context("Failed to read the bound address")?;
+        // What a free-plan wake-up costs: from loading models to ready, in milliseconds.
         tracing::info!(%addr, startup_ms = self.started.elapsed().as_millis() as u64, "ready");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server failed")?;
+        let (stopping, stop_asked) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping.send(());
+        });
+        let timeout = self.shutdown_timeout;
+        let deadline = async move {
+            match stop_asked.await {
+                Ok(()) => tokio::time::sleep(timeout).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = server => served.context("the server failed")?,
+            () = deadline => {
+                tracing::warn!(timeout_secs = timeout.as_secs(), "in-flight requests did not finish in time");
+            }
+        }
         tracing::info!("stopped");
         Ok(())
     }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use secrecy::SecretString;
+
 use crate::model::Registry;
 
 /// Shared, read-only state of the running service.
@@ -11,4 +13,6 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The most rows one batch may hold.
     pub max_batch: usize,
+    /// The key prediction requests must carry, if any.
+    pub api_key: Option<Arc<SecretString>>,
 }

@@ -37,23 +37,15 @@ async fn main() -> anyhow::Result<()> {
     let mut api_settings = api::config::Settings::for_models_dir(args.models_dir);
     api_settings.host = args.host;
     api_settings.port = args.api_port;
-    let api = api::startup::App::build(api_settings)
-        .await
-        .context("Failed to start the API")?;
+    let api = api::startup::App::build(api_settings).await.context("Failed to start the API")?;
     let api_url = format!("http://{}:{}", loopback_for(args.host), api.port());
 
     let mut ui_settings =
         ui::config::Settings::for_api(api_url.parse().context("Failed to build the API URL")?);
     ui_settings.host = args.host;
     ui_settings.port = args.ui_port;
-    let ui = ui::startup::App::build(ui_settings)
-        .await
-        .context("Failed to start the UI")?;
-    tracing::info!(
-        "open http://{}:{}/ in a browser (API at {api_url})",
-        loopback_for(args.host),
-        ui.port()
-    );
+    let ui = ui::startup::App::build(ui_settings).await.context("Failed to start the UI")?;
+    tracing::info!("open http://{}:{}/ in a browser (API at {api_url})", loopback_for(args.host), ui.port());
 
     let (api_result, ui_result) = tokio::join!(api.run_until_stopped(), ui.run_until_stopped());
     api_result.and(ui_result)
@@ -61,9 +53,5 @@ async fn main() -> anyhow::Result<()> {
 
 /// Where a browser on this machine reaches a service bound to `host`.
 fn loopback_for(host: IpAddr) -> IpAddr {
-    if host.is_unspecified() {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        host
-    }
+    if host.is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { host }
 }

@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use api_types::{Instance, ModelDetails, ModelList, PredictResponse, Problem};
 use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -18,6 +21,9 @@ pub enum ApiClientError {
     /// Refused, timed out, or answered 5xx: most likely asleep or restarting.
     #[error("the prediction service is not responding: {0}")]
     Unavailable(String),
+    /// 401: the API wants a key we do not have (or have wrong): a deployment mistake.
+    #[error("the prediction service rejected our API key: set API_KEY to the API's key")]
+    Unauthorized,
     /// 404: no such model.
     #[error("the prediction service has no such model")]
     NotFound,
@@ -38,8 +44,17 @@ pub struct ApiClient {
 
 impl ApiClient {
     /// A client for the API at `base`; each call may take up to `timeout`.
-    pub fn new(base: Url, timeout: Duration) -> anyhow::Result<Self> {
+    /// With `api_key`, every call carries `Authorization: Bearer <key>`.
+    pub fn new(base: Url, timeout: Duration, api_key: Option<&SecretString>) -> anyhow::Result<Self> {
+        let mut headers = HeaderMap::new();
+        if let Some(key) = api_key.filter(|k| !k.expose_secret().is_empty()) {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", key.expose_secret()))
+                .context("API_KEY holds characters an HTTP header cannot carry")?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .user_agent(concat!("modelserve-ui/", env!("CARGO_PKG_VERSION")))
@@ -67,18 +82,12 @@ impl ApiClient {
 
     /// `GET /models`.
     pub async fn list_models(&self, request_id: &str) -> Result<ModelList, ApiClientError> {
-        self.send(self.http.get(self.url(&["models"])), request_id)
-            .await
+        self.send(self.http.get(self.url(&["models"])), request_id).await
     }
 
     /// `GET /models/{name}`.
-    pub async fn model(
-        &self,
-        name: &str,
-        request_id: &str,
-    ) -> Result<ModelDetails, ApiClientError> {
-        self.send(self.http.get(self.url(&["models", name])), request_id)
-            .await
+    pub async fn model(&self, name: &str, request_id: &str) -> Result<ModelDetails, ApiClientError> {
+        self.send(self.http.get(self.url(&["models", name])), request_id).await
     }
 
     /// `POST /models/{name}/predict`.
@@ -88,21 +97,12 @@ impl ApiClient {
         row: &Instance,
         request_id: &str,
     ) -> Result<PredictResponse, ApiClientError> {
-        self.send(
-            self.http
-                .post(self.url(&["models", name, "predict"]))
-                .json(row),
-            request_id,
-        )
-        .await
+        self.send(self.http.post(self.url(&["models", name, "predict"])).json(row), request_id).await
     }
 
     /// `GET /healthz` with a long timeout, to wake a sleeping API. Returns whether it answered.
     pub async fn wake_up(&self) -> bool {
-        let request = self
-            .http
-            .get(self.url(&["healthz"]))
-            .timeout(WAKE_UP_TIMEOUT);
+        let request = self.http.get(self.url(&["healthz"])).timeout(WAKE_UP_TIMEOUT);
         matches!(request.send().await, Ok(r) if r.status().is_success())
     }
 
@@ -125,11 +125,10 @@ impl ApiClient {
         }
         match status {
             StatusCode::NOT_FOUND => Err(ApiClientError::NotFound),
+            StatusCode::UNAUTHORIZED => Err(ApiClientError::Unauthorized),
             StatusCode::UNPROCESSABLE_ENTITY => match response.json::<Problem>().await {
                 Ok(problem) => Err(ApiClientError::Invalid(problem)),
-                Err(e) => Err(ApiClientError::Unexpected(format!(
-                    "422 without a problem body: {e}"
-                ))),
+                Err(e) => Err(ApiClientError::Unexpected(format!("422 without a problem body: {e}"))),
             },
             s if s.is_server_error() => Err(ApiClientError::Unavailable(format!("answered {s}"))),
             s => Err(ApiClientError::Unexpected(format!("answered {s}"))),

@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 use url::Url;
 
 /// How log lines are written.
@@ -16,10 +17,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// What the binary does besides serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Exit 0 if the UI on 127.0.0.1:PORT answers GET /healthz with 200 (for container health checks).
+    Healthcheck,
+}
+
 /// The web UI: forms built from the prediction API's model cards.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ui", version, about)]
 pub struct Settings {
+    /// Serve (the default), or run a one-off command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
     pub host: IpAddr,
@@ -40,6 +52,15 @@ pub struct Settings {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+
+    /// The API's key, sent as `Authorization: Bearer` on predictions; it
+    /// never reaches the browser. Empty means unset.
+    #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<SecretString>,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Settings {
@@ -51,12 +72,20 @@ impl Settings {
     /// Settings for tests and embedding: loopback, port 0, the given API.
     pub fn for_api(api_url: Url) -> Self {
         Self {
+            command: None,
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             api_url,
             api_timeout_secs: 5,
             log_format: LogFormat::Pretty,
+            shutdown_timeout_secs: 25,
+            api_key: None,
         }
+    }
+
+    /// How long in-flight requests may take to finish once a stop is asked for.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
     }
 
     /// How long one API call may take.
@@ -65,15 +94,15 @@ impl Settings {
     }
 }
 
+fn parse_secret(raw: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(raw.to_owned()))
+}
+
 /// Parses the API's base URL. Render's `fromService … RENDER_EXTERNAL_URL`
 /// gives a full URL, `… host` a bare host name: both work.
 pub fn parse_api_url(raw: &str) -> Result<Url, String> {
     let raw = raw.trim();
-    let with_scheme = if raw.contains("://") {
-        raw.to_owned()
-    } else {
-        format!("https://{raw}")
-    };
+    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
     let url = Url::parse(&with_scheme).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!("{raw:?} must be an http(s) URL with a host"));
@@ -87,20 +116,13 @@ mod tests {
 
     #[test]
     fn a_full_url_is_kept() {
-        assert_eq!(
-            parse_api_url("http://127.0.0.1:8000")
-                .expect("valid")
-                .as_str(),
-            "http://127.0.0.1:8000/"
-        );
+        assert_eq!(parse_api_url("http://127.0.0.1:8000").expect("valid").as_str(), "http://127.0.0.1:8000/");
     }
 
     #[test]
     fn a_bare_host_becomes_https() {
         assert_eq!(
-            parse_api_url("my-api.onrender.com")
-                .expect("valid")
-                .as_str(),
+            parse_api_url("my-api.onrender.com").expect("valid").as_str(),
             "https://my-api.onrender.com/"
         );
     }

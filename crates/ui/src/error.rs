@@ -99,8 +99,7 @@ impl UiError {
             }
             Self::PageNotFound => {
                 page.title = "Page not found".to_owned();
-                page.message =
-                    "There is nothing at this address. Start from the list of models.".to_owned();
+                page.message = "There is nothing at this address. Start from the list of models.".to_owned();
             }
             Self::ApiUnavailable { retry_url, attempt } => {
                 page.title = "The prediction service is not responding".to_owned();
@@ -112,16 +111,18 @@ impl UiError {
                     );
                     page.refresh_url = Some(with_attempt(retry_url, attempt + 1));
                 } else {
-                    page.message = "The prediction service is still not responding. Your input is kept in this page's \
+                    page.message =
+                        "The prediction service is still not responding. Your input is kept in this page's \
                                     address: try again in a few minutes."
-                        .to_owned();
+                            .to_owned();
                 }
             }
             Self::Internal(_) => {
                 page.title = "Something went wrong".to_owned();
-                page.message = "The page could not be shown. The error has been logged; quote the request id below \
+                page.message =
+                    "The page could not be shown. The error has been logged; quote the request id below \
                                 if you report it."
-                    .to_owned();
+                        .to_owned();
             }
         }
         page
@@ -179,10 +180,7 @@ mod tests {
 
     #[test]
     fn the_retry_counter_replaces_the_previous_one_and_keeps_the_input() {
-        assert_eq!(
-            with_attempt("/models/iris?a=1&_retry=2", 3),
-            "/models/iris?a=1&_retry=3"
-        );
+        assert_eq!(with_attempt("/models/iris?a=1&_retry=2", 3), "/models/iris?a=1&_retry=3");
         assert_eq!(with_attempt("/", 1), "/?_retry=1");
     }
 }

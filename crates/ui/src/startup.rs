@@ -1,6 +1,7 @@
 //! Building and running the UI: bind, wake the API in the background, serve.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -29,31 +30,23 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     api: ApiClient,
+    shutdown_timeout: Duration,
 }
 
 impl App {
     /// Builds the router and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self> {
-        let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout())
+        let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout(), settings.api_key.as_ref())
             .context("Failed to build the API client")?;
         let router = ui_router(AppState { api: api.clone() });
         let addr = SocketAddr::new(settings.host, settings.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("Failed to bind {addr}"))?;
-        Ok(Self {
-            listener,
-            router,
-            api,
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
+        Ok(Self { listener, router, api, shutdown_timeout: settings.shutdown_timeout() })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
@@ -61,20 +54,31 @@ impl App {
     /// First fires a background call to the API's `/healthz`, so an API that
     /// sleeps (as on Render's free plan) starts waking before the first visitor.
     pub async fn run_until_stopped(self) -> Result<()> {
-        let addr = self
-            .listener
-            .local_addr()
-            .context("Failed to read the bound address")?;
+        let addr = self.listener.local_addr().context("Failed to read the bound address")?;
         tracing::info!(%addr, api = %self.api.base(), "ready");
         let api = self.api.clone();
         tokio::spawn(async move {
             let awake = api.wake_up().await;
             tracing::info!(api = %api.base(), awake, "wake-up call to the API finished");
         });
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server failed")?;
+        let (stopping, stop_asked) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping.send(());
+        });
+        let timeout = self.shutdown_timeout;
+        let deadline = async move {
+            match stop_asked.await {
+                Ok(()) => tokio::time::sleep(timeout).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = server => served.context("the server failed")?,
+            () = deadline => {
+                tracing::warn!(timeout_secs = timeout.as_secs(), "in-flight requests did not finish in time");
+            }
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -92,11 +96,8 @@ pub fn ui_router(state: AppState) -> Router {
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
                         .map_or("<unmatched>", |p| p.as_str());
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
+                    let id =
+                        req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %req.method(), route, request_id = id)
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
@@ -115,10 +116,7 @@ pub fn ui_router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .with_state(state)
 }
 

@@ -19,21 +19,10 @@ pub struct Problems {
 
 impl Problems {
     /// Records one problem.
-    pub fn push(
-        &mut self,
-        loc: Vec<LocPart>,
-        kind: FieldErrorKind,
-        msg: String,
-        allowed: Option<Allowed>,
-    ) {
+    pub fn push(&mut self, loc: Vec<LocPart>, kind: FieldErrorKind, msg: String, allowed: Option<Allowed>) {
         self.total += 1;
         if self.kept.len() < MAX_REPORTED_PROBLEMS {
-            self.kept.push(FieldError {
-                loc,
-                msg,
-                kind,
-                allowed,
-            });
+            self.kept.push(FieldError { loc, msg, kind, allowed });
         }
     }
 
@@ -69,12 +58,7 @@ mod tests {
     fn problems_past_the_cap_are_counted_but_not_kept() {
         let mut p = Problems::default();
         for i in 0..MAX_REPORTED_PROBLEMS + 7 {
-            p.push(
-                vec![i.into()],
-                FieldErrorKind::Missing,
-                "m".to_owned(),
-                None,
-            );
+            p.push(vec![i.into()], FieldErrorKind::Missing, "m".to_owned(), None);
         }
         assert_eq!(p.total(), MAX_REPORTED_PROBLEMS + 7);
         assert_eq!(p.into_errors().len(), MAX_REPORTED_PROBLEMS);
@@ -83,9 +67,7 @@ mod tests {
     #[test]
     fn a_long_key_is_cut_in_locations() {
         let key = "k".repeat(10_000);
-        let LocPart::Key(cut) = bounded_key(&key) else {
-            panic!("a key stays a key")
-        };
+        let LocPart::Key(cut) = bounded_key(&key) else { panic!("a key stays a key") };
         assert_eq!(cut.chars().count(), MAX_KEY_CHARS + 1);
     }
 }

@@ -69,17 +69,10 @@ impl FeatureSchema {
                 unit: f.unit.clone(),
                 min: f.min,
                 max: f.max,
-                choices: f
-                    .choices
-                    .as_ref()
-                    .map(|cs| cs.iter().map(|c| (c.value, c.label.clone())).collect()),
+                choices: f.choices.as_ref().map(|cs| cs.iter().map(|c| (c.value, c.label.clone())).collect()),
             })
             .collect();
-        let column_of = rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.name.clone(), i))
-            .collect();
+        let column_of = rules.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
         Self { rules, column_of }
     }
 
@@ -99,59 +92,32 @@ impl FeatureSchema {
         let mut data = vec![0.0; self.width()];
         self.parse_row(body, &[LocPart::from("body")], &mut data, &mut problems);
         if problems.is_empty() {
-            Ok(FeatureMatrix {
-                data,
-                rows: 1,
-                cols: self.width(),
-            })
+            Ok(FeatureMatrix { data, rows: 1, cols: self.width() })
         } else {
             Err(problems)
         }
     }
 
     /// Parses the rows of a batch (`body.instances`), 1 to `max_rows` of them.
-    pub fn parse_batch(
-        &self,
-        instances: &[Value],
-        max_rows: usize,
-    ) -> Result<FeatureMatrix, Problems> {
+    pub fn parse_batch(&self, instances: &[Value], max_rows: usize) -> Result<FeatureMatrix, Problems> {
         let mut problems = Problems::default();
         if instances.is_empty() || instances.len() > max_rows {
             problems.push(
                 vec!["body".into(), "instances".into()],
                 FieldErrorKind::BatchSize,
-                format!(
-                    "must hold 1 to {max_rows} instances; got {}",
-                    instances.len()
-                ),
-                Some(Allowed {
-                    min_items: Some(1),
-                    max_items: Some(max_rows),
-                    ..Allowed::default()
-                }),
+                format!("must hold 1 to {max_rows} instances; got {}", instances.len()),
+                Some(Allowed { min_items: Some(1), max_items: Some(max_rows), ..Allowed::default() }),
             );
             return Err(problems);
         }
         let width = self.width();
         let mut data = vec![0.0; instances.len() * width];
-        for (i, (instance, row)) in instances
-            .iter()
-            .zip(data.chunks_exact_mut(width))
-            .enumerate()
-        {
-            let loc = [
-                LocPart::from("body"),
-                LocPart::from("instances"),
-                LocPart::Index(i),
-            ];
+        for (i, (instance, row)) in instances.iter().zip(data.chunks_exact_mut(width)).enumerate() {
+            let loc = [LocPart::from("body"), LocPart::from("instances"), LocPart::Index(i)];
             self.parse_row(instance, &loc, row, &mut problems);
         }
         if problems.is_empty() {
-            Ok(FeatureMatrix {
-                data,
-                rows: instances.len(),
-                cols: width,
-            })
+            Ok(FeatureMatrix { data, rows: instances.len(), cols: width })
         } else {
             Err(problems)
         }
@@ -167,14 +133,8 @@ impl FeatureSchema {
             problems.push(
                 loc.to_vec(),
                 FieldErrorKind::Type,
-                format!(
-                    "must be a JSON object of feature values, not {}",
-                    json_type(value)
-                ),
-                Some(Allowed {
-                    json_type: Some("object".to_owned()),
-                    ..Allowed::default()
-                }),
+                format!("must be a JSON object of feature values, not {}", json_type(value)),
+                Some(Allowed { json_type: Some("object".to_owned()), ..Allowed::default() }),
             );
             return;
         };
@@ -184,14 +144,8 @@ impl FeatureSchema {
                 problems.push(
                     at(bounded_key(key)),
                     FieldErrorKind::UnknownField,
-                    format!(
-                        "is not a feature of this model; it takes: {}",
-                        self.names().join(", ")
-                    ),
-                    Some(Allowed {
-                        features: Some(self.names()),
-                        ..Allowed::default()
-                    }),
+                    format!("is not a feature of this model; it takes: {}", self.names().join(", ")),
+                    Some(Allowed { features: Some(self.names()), ..Allowed::default() }),
                 );
                 continue;
             };
@@ -208,10 +162,7 @@ impl FeatureSchema {
                     at(key.as_str().into()),
                     FieldErrorKind::Type,
                     format!("must be a JSON number, not {}", json_type(v)),
-                    Some(Allowed {
-                        json_type: Some("number".to_owned()),
-                        ..rule.allowed()
-                    }),
+                    Some(Allowed { json_type: Some("number".to_owned()), ..rule.allowed() }),
                 ),
             }
         }
@@ -233,10 +184,7 @@ impl Rule {
         Allowed {
             min: Some(self.min),
             max: Some(self.max),
-            choices: self
-                .choices
-                .as_ref()
-                .map(|cs| cs.iter().map(|(v, _)| *v).collect()),
+            choices: self.choices.as_ref().map(|cs| cs.iter().map(|(v, _)| *v).collect()),
             ..Allowed::default()
         }
     }
@@ -247,30 +195,14 @@ impl Rule {
             if choices.iter().any(|(v, _)| *v == x) {
                 return None;
             }
-            let listed: Vec<String> = choices
-                .iter()
-                .map(|(v, label)| format!("{v} ({label})"))
-                .collect();
-            return Some((
-                FieldErrorKind::Choice,
-                format!("must be one of {}; got {x}", listed.join(", ")),
-            ));
+            let listed: Vec<String> = choices.iter().map(|(v, label)| format!("{v} ({label})")).collect();
+            return Some((FieldErrorKind::Choice, format!("must be one of {}; got {x}", listed.join(", "))));
         }
         if self.min <= x && x <= self.max {
             return None;
         }
-        let unit = if self.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.unit)
-        };
-        Some((
-            FieldErrorKind::Range,
-            format!(
-                "must be between {} and {}{unit}; got {x}",
-                self.min, self.max
-            ),
-        ))
+        let unit = if self.unit.is_empty() { String::new() } else { format!(" {}", self.unit) };
+        Some((FieldErrorKind::Range, format!("must be between {} and {}{unit}; got {x}", self.min, self.max)))
     }
 }
 
@@ -310,14 +242,8 @@ mod tests {
     fn schema() -> FeatureSchema {
         let mut sex = spec("sex", 1.0, 2.0);
         sex.choices = Some(vec![
-            Choice {
-                value: 1.0,
-                label: "one".to_owned(),
-            },
-            Choice {
-                value: 2.0,
-                label: "two".to_owned(),
-            },
+            Choice { value: 1.0, label: "one".to_owned() },
+            Choice { value: 2.0, label: "two".to_owned() },
         ]);
         sex.unit = String::new();
         FeatureSchema::from_card(&ModelCard {
@@ -341,19 +267,14 @@ mod tests {
     }
 
     fn only_error(body: &Value) -> FieldError {
-        let errors = schema()
-            .parse_instance(body)
-            .expect_err("invalid")
-            .into_errors();
+        let errors = schema().parse_instance(body).expect_err("invalid").into_errors();
         assert_eq!(errors.len(), 1, "{errors:?}");
         errors.into_iter().next().expect("one error")
     }
 
     #[test]
     fn a_complete_row_parses_in_column_order() {
-        let m = schema()
-            .parse_instance(&json!({"sex": 2, "a": 1.5}))
-            .expect("valid");
+        let m = schema().parse_instance(&json!({"sex": 2, "a": 1.5})).expect("valid");
         assert_eq!((m.rows(), m.cols()), (1, 2));
         assert_eq!(m.values(), &[1.5, 2.0]);
     }
@@ -369,10 +290,7 @@ mod tests {
     fn an_unknown_feature_lists_the_real_ones() {
         let e = only_error(&json!({"a": 1, "sex": 1, "b": 2}));
         assert_eq!(e.kind, FieldErrorKind::UnknownField);
-        assert_eq!(
-            e.allowed.and_then(|a| a.features),
-            Some(vec!["a".to_owned(), "sex".to_owned()])
-        );
+        assert_eq!(e.allowed.and_then(|a| a.features), Some(vec!["a".to_owned(), "sex".to_owned()]));
     }
 
     #[test]
@@ -385,10 +303,7 @@ mod tests {
     #[test]
     fn booleans_and_null_are_type_errors() {
         for bad in [json!(true), json!(null), json!([1]), json!({"x": 1})] {
-            assert_eq!(
-                only_error(&json!({"a": bad, "sex": 1})).kind,
-                FieldErrorKind::Type
-            );
+            assert_eq!(only_error(&json!({"a": bad, "sex": 1})).kind, FieldErrorKind::Type);
         }
     }
 
@@ -423,10 +338,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let errors = schema()
-            .parse_instance(&json!({"a": "x", "zz": 1}))
-            .expect_err("invalid")
-            .into_errors();
+        let errors = schema().parse_instance(&json!({"a": "x", "zz": 1})).expect_err("invalid").into_errors();
         let kinds: Vec<_> = errors.iter().map(|e| e.kind).collect();
         assert_eq!(kinds.len(), 3, "{errors:?}");
         assert!(kinds.contains(&FieldErrorKind::Type));
@@ -436,15 +348,8 @@ mod tests {
 
     #[test]
     fn a_batch_reports_each_bad_row_by_index() {
-        let rows = vec![
-            json!({"a": 1, "sex": 1}),
-            json!({"a": 11, "sex": 1}),
-            json!({"a": 1}),
-        ];
-        let errors = schema()
-            .parse_batch(&rows, 10)
-            .expect_err("invalid")
-            .into_errors();
+        let rows = vec![json!({"a": 1, "sex": 1}), json!({"a": 11, "sex": 1}), json!({"a": 1})];
+        let errors = schema().parse_batch(&rows, 10).expect_err("invalid").into_errors();
         let locs: Vec<_> = errors.iter().map(|e| e.loc.clone()).collect();
         assert_eq!(
             locs,
@@ -470,19 +375,14 @@ mod tests {
     #[test]
     fn a_valid_batch_keeps_row_order() {
         let rows = vec![json!({"a": 1, "sex": 1}), json!({"a": 2, "sex": 2})];
-        assert_eq!(
-            schema().parse_batch(&rows, 10).expect("valid").values(),
-            &[1.0, 1.0, 2.0, 2.0]
-        );
+        assert_eq!(schema().parse_batch(&rows, 10).expect("valid").values(), &[1.0, 1.0, 2.0, 2.0]);
     }
 
     fn any_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<f64>()
-                .prop_filter("JSON numbers are finite", |f| f.is_finite())
-                .prop_map(|f| json!(f)),
+            any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(|f| json!(f)),
             any::<i64>().prop_map(|i| json!(i)),
             "[a-z]{0,6}".prop_map(Value::String),
         ];

@@ -47,11 +47,7 @@ impl Graph {
             .context("not a readable ONNX model")?;
 
         let inputs = model.input_outlets()?.to_vec();
-        ensure!(
-            inputs.len() == 1,
-            "the graph has {} inputs; a card describes exactly one",
-            inputs.len()
-        );
+        ensure!(inputs.len() == 1, "the graph has {} inputs; a card describes exactly one", inputs.len());
         let input_name = model.node(inputs[0].node).name.clone();
         ensure!(
             input_name == card.onnx.input,
@@ -62,21 +58,12 @@ impl Graph {
         let width = card.features.len();
         let declared = model.input_fact(0)?.shape.clone();
         if let GenericFactoid::Only(rank) = declared.rank() {
-            ensure!(
-                rank == 2,
-                "the graph's input has rank {rank}; expected [batch, features]"
-            );
+            ensure!(rank == 2, "the graph's input has rank {rank}; expected [batch, features]");
         }
-        if let Some(cols) = declared
-            .dims()
-            .nth(1)
-            .and_then(|d| d.concretize())
-            .and_then(|d| d.to_usize().ok())
+        if let Some(cols) =
+            declared.dims().nth(1).and_then(|d| d.concretize()).and_then(|d| d.to_usize().ok())
         {
-            ensure!(
-                cols == width,
-                "the graph takes {cols} features per row but the card lists {width}"
-            );
+            ensure!(cols == width, "the graph takes {cols} features per row but the card lists {width}");
         }
 
         let output_names: Vec<String> = model
@@ -84,14 +71,8 @@ impl Graph {
             .iter()
             .filter_map(|o| model.outlet_label(*o).map(str::to_owned))
             .collect();
-        let served = card
-            .served_output()
-            .context("the card names no served output")?
-            .to_owned();
-        for wanted in [Some(&served), card.onnx.label_output.as_ref()]
-            .into_iter()
-            .flatten()
-        {
+        let served = card.served_output().context("the card names no served output")?.to_owned();
+        for wanted in [Some(&served), card.onnx.label_output.as_ref()].into_iter().flatten() {
             ensure!(
                 output_names.iter().any(|n| n == wanted),
                 "the card names output {wanted:?} but the graph's outputs are {output_names:?}"
@@ -102,10 +83,7 @@ impl Graph {
         model.select_outputs_by_name([served.as_str()])?;
 
         let batch = model.symbols.sym("N");
-        model.set_input_fact(
-            0,
-            f32::fact(tvec![TDim::from(batch), TDim::from(width)]).into(),
-        )?;
+        model.set_input_fact(0, f32::fact(tvec![TDim::from(batch), TDim::from(width)]).into())?;
         let typed = model
             .into_optimized()
             .map_err(|e| anyhow!("{e:#}"))
@@ -131,11 +109,7 @@ impl Graph {
                 n
             }
             Task::Regression => {
-                let per_row: usize = out_shape
-                    .iter()
-                    .skip(1)
-                    .map(|d| d.to_usize().unwrap_or(0))
-                    .product();
+                let per_row: usize = out_shape.iter().skip(1).map(|d| d.to_usize().unwrap_or(0)).product();
                 ensure!(
                     (1..=2).contains(&out_shape.len()) && per_row == 1,
                     "output {served:?} has shape {out_shape:?}; a regressor must give one value per row"
@@ -159,17 +133,8 @@ impl Graph {
                     .collect(),
             },
         };
-        let plan = typed
-            .into_runnable()
-            .map_err(|e| anyhow!("{e:#}"))
-            .context("cannot plan the graph")?;
-        Ok(Self {
-            plan,
-            signature,
-            task: card.task,
-            width,
-            classes,
-        })
+        let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
+        Ok(Self { plan, signature, task: card.task, width, classes })
     }
 
     /// The input and served output as loaded.
@@ -186,38 +151,25 @@ impl Graph {
             self.width
         );
         let n = rows.rows();
-        let input: Tensor =
-            tract_ndarray::Array2::from_shape_vec((n, self.width), rows.into_values())
-                .context("Failed to shape the input tensor")?
-                .into();
+        let input: Tensor = tract_ndarray::Array2::from_shape_vec((n, self.width), rows.into_values())
+            .context("Failed to shape the input tensor")?
+            .into();
         let outputs = self
             .plan
             .run(tvec!(input.into()))
             .map_err(|e| anyhow!("{e:#}"))
             .context("Failed to run the graph")?;
         let out = outputs.first().context("the graph returned no output")?;
-        let out = out
-            .cast_to::<f32>()
-            .map_err(|e| anyhow!("{e:#}"))
-            .context("Failed to read the output as f32")?;
-        let data: Vec<f32> = out
-            .to_plain_array_view::<f32>()
-            .map_err(|e| anyhow!("{e:#}"))?
-            .iter()
-            .copied()
-            .collect();
+        let out =
+            out.cast_to::<f32>().map_err(|e| anyhow!("{e:#}")).context("Failed to read the output as f32")?;
+        let data: Vec<f32> =
+            out.to_plain_array_view::<f32>().map_err(|e| anyhow!("{e:#}"))?.iter().copied().collect();
         let expected = n * self.classes;
         if data.len() != expected {
-            bail!(
-                "the graph returned {} values for {n} rows; expected {expected}",
-                data.len()
-            );
+            bail!("the graph returned {} values for {n} rows; expected {expected}", data.len());
         }
         Ok(match self.task {
-            Task::Classification => ModelOutput::Probabilities {
-                data,
-                classes: self.classes,
-            },
+            Task::Classification => ModelOutput::Probabilities { data, classes: self.classes },
             Task::Regression => ModelOutput::Values(data),
         })
     }

@@ -32,8 +32,7 @@ impl LoadedModel {
             .with_context(|| format!("Failed to read {}", card_path.display()))?;
         let card: ModelCard = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid model card", card_path.display()))?;
-        card.validate()
-            .with_context(|| format!("{} is not a valid model card", card_path.display()))?;
+        card.validate().with_context(|| format!("{} is not a valid model card", card_path.display()))?;
         let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         ensure!(
             card.name == dir_name,
@@ -45,24 +44,12 @@ impl LoadedModel {
 
         let model_path = dir.join(MODEL_FILE);
         ensure!(model_path.is_file(), "{} is missing", model_path.display());
-        let graph = Graph::load(&model_path, &card).with_context(|| {
-            format!(
-                "{} does not match {}",
-                model_path.display(),
-                card_path.display()
-            )
-        })?;
+        let graph = Graph::load(&model_path, &card)
+            .with_context(|| format!("{} does not match {}", model_path.display(), card_path.display()))?;
         let schema = FeatureSchema::from_card(&card);
-        let model = Self {
-            card,
-            schema,
-            graph,
-        };
+        let model = Self { card, schema, graph };
         model.warm_up().with_context(|| {
-            format!(
-                "{}: a trial run on the card's defaults failed",
-                model_path.display()
-            )
+            format!("{}: a trial run on the card's defaults failed", model_path.display())
         })?;
         Ok(model)
     }
@@ -70,18 +57,11 @@ impl LoadedModel {
     /// Runs the card's default row once, so a graph that loads but cannot run
     /// fails the boot, and the first real request pays no lazy set-up.
     fn warm_up(&self) -> Result<()> {
-        let defaults: Map<String, Value> = self
-            .card
-            .features
-            .iter()
-            .map(|f| (f.name.clone(), Value::from(f.default)))
-            .collect();
+        let defaults: Map<String, Value> =
+            self.card.features.iter().map(|f| (f.name.clone(), Value::from(f.default))).collect();
         let rows = match self.schema.parse_instance(&Value::Object(defaults)) {
             Ok(rows) => rows,
-            Err(problems) => bail!(
-                "the card's defaults are not valid input: {:?}",
-                problems.into_errors()
-            ),
+            Err(problems) => bail!("the card's defaults are not valid input: {:?}", problems.into_errors()),
         };
         self.graph.run(rows).map(drop)
     }
@@ -103,10 +83,7 @@ impl LoadedModel {
 
     /// The card plus the graph's signature, as `GET /models/{name}` serves it.
     pub fn details(&self) -> ModelDetails {
-        ModelDetails {
-            card: self.card.clone(),
-            signature: self.graph.signature().clone(),
-        }
+        ModelDetails { card: self.card.clone(), signature: self.graph.signature().clone() }
     }
 }
 
@@ -140,10 +117,7 @@ impl Registry {
                 continue;
             }
             if !has_card {
-                failures.push(format!(
-                    "{} has {MODEL_FILE} but no {CARD_FILE}",
-                    path.display()
-                ));
+                failures.push(format!("{} has {MODEL_FILE} but no {CARD_FILE}", path.display()));
                 continue;
             }
             match LoadedModel::load(path) {
@@ -155,11 +129,7 @@ impl Registry {
             }
         }
         if !failures.is_empty() {
-            bail!(
-                "{} model(s) failed to load:\n  - {}",
-                failures.len(),
-                failures.join("\n  - ")
-            );
+            bail!("{} model(s) failed to load:\n  - {}", failures.len(), failures.join("\n  - "));
         }
         if models.is_empty() {
             bail!(
@@ -174,10 +144,7 @@ impl Registry {
                 models.keys().cloned().collect::<Vec<_>>().join(", ")
             );
         }
-        Ok(Self {
-            models,
-            default_model: default_model.to_owned(),
-        })
+        Ok(Self { models, default_model: default_model.to_owned() })
     }
 
     /// Looks a model up by name.

@@ -9,16 +9,12 @@ use crate::error::ApiJson;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/readyz", get(ready))
+    Router::new().route("/healthz", get(health)).route("/readyz", get(ready))
 }
 
 /// The process answers. Never touches the models.
 async fn health() -> ApiJson<Health> {
-    ApiJson(Health {
-        status: "ok".to_owned(),
-    })
+    ApiJson(Health { status: "ok".to_owned() })
 }
 
 /// Models are loaded before the listener serves, so answering means ready.

@@ -5,15 +5,14 @@ mod health;
 mod models;
 mod predict;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use axum::{Router, middleware};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::require_api_key;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,7 +25,7 @@ pub fn api_router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .merge(health::router())
         .merge(models::router())
-        .merge(predict::router())
+        .merge(predict::router().route_layer(middleware::from_fn_with_state(state.clone(), require_api_key)))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -13,9 +13,7 @@ use crate::model::LoadedModel;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/models", get(list))
-        .route("/models/{name}", get(show))
+    Router::new().route("/models", get(list)).route("/models/{name}", get(show))
 }
 
 async fn list(State(state): State<AppState>) -> ApiJson<ModelList> {
@@ -39,13 +37,9 @@ pub(super) struct NamedModel(pub(super) Arc<LoadedModel>);
 impl FromRequestParts<AppState> for NamedModel {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Path(name) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::RouteNotFound)?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Path(name) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::RouteNotFound)?;
         state
             .registry
             .get(&name)

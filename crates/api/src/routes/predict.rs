@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use api_types::{
-    BatchPredictResponse, BatchRequest, ClassPrediction, PredictResponse, Prediction,
-    RegressionPrediction,
+    BatchPredictResponse, BatchRequest, ClassPrediction, PredictResponse, Prediction, RegressionPrediction,
 };
 use axum::Router;
 use axum::extract::State;
@@ -49,12 +48,7 @@ async fn predict_batch_default(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<BatchRequest<Value>>,
 ) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    predict_many(
-        state.registry.default_model().clone(),
-        &body.instances,
-        state.max_batch,
-    )
-    .await
+    predict_many(state.registry.default_model().clone(), &body.instances, state.max_batch).await
 }
 
 async fn predict_batch(
@@ -66,19 +60,10 @@ async fn predict_batch(
 }
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
-async fn predict_one(
-    model: Arc<LoadedModel>,
-    body: &Value,
-) -> Result<ApiJson<PredictResponse>, ApiError> {
-    let rows = model
-        .schema()
-        .parse_instance(body)
-        .map_err(ApiError::invalid)?;
+async fn predict_one(model: Arc<LoadedModel>, body: &Value) -> Result<ApiJson<PredictResponse>, ApiError> {
+    let rows = model.schema().parse_instance(body).map_err(ApiError::invalid)?;
     let output = infer(model.clone(), rows).await?;
-    let prediction = predictions(&model, output)
-        .into_iter()
-        .next()
-        .context("the graph returned no row")?;
+    let prediction = predictions(&model, output).into_iter().next().context("the graph returned no row")?;
     Ok(ApiJson(PredictResponse {
         model: model.card().name.clone(),
         model_version: model.card().version.clone(),
@@ -92,10 +77,7 @@ async fn predict_many(
     instances: &[Value],
     max_batch: usize,
 ) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    let rows = model
-        .schema()
-        .parse_batch(instances, max_batch)
-        .map_err(ApiError::invalid)?;
+    let rows = model.schema().parse_batch(instances, max_batch).map_err(ApiError::invalid)?;
     let output = infer(model.clone(), rows).await?;
     Ok(ApiJson(BatchPredictResponse {
         model: model.card().name.clone(),
@@ -128,29 +110,15 @@ fn predictions(model: &LoadedModel, output: ModelOutput) -> Vec<Prediction> {
                 Prediction::Classification(ClassPrediction {
                     label: card.classes[class_index].clone(),
                     class_index,
-                    probabilities: card
-                        .classes
-                        .iter()
-                        .cloned()
-                        .zip(probs.iter().copied())
-                        .collect(),
+                    probabilities: card.classes.iter().cloned().zip(probs.iter().copied()).collect(),
                 })
             })
             .collect(),
         ModelOutput::Values(values) => {
-            let unit = card
-                .output
-                .as_ref()
-                .map(|o| o.unit.clone())
-                .filter(|u| !u.is_empty());
+            let unit = card.output.as_ref().map(|o| o.unit.clone()).filter(|u| !u.is_empty());
             values
                 .into_iter()
-                .map(|value| {
-                    Prediction::Regression(RegressionPrediction {
-                        value,
-                        unit: unit.clone(),
-                    })
-                })
+                .map(|value| Prediction::Regression(RegressionPrediction { value, unit: unit.clone() }))
                 .collect()
         }
     }

@@ -18,29 +18,21 @@ struct GoldenRow {
 
 fn golden(model: &str) -> Golden {
     let path = models_dir().join(model).join("golden.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("Failed to read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("Failed to read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("golden.json is valid")
 }
 
 fn check(model: &str, expected: &GoldenRow, got: &Value) {
     if let Some(label) = &expected.label {
-        assert_eq!(
-            got["label"],
-            json!(label),
-            "{model}: label for {}",
-            expected.features
-        );
+        assert_eq!(got["label"], json!(label), "{model}: label for {}", expected.features);
         let probs: Vec<f64> = got["probabilities"]
             .as_object()
             .expect("probabilities")
             .values()
             .map(|p| p.as_f64().expect("number"))
             .collect();
-        let want = expected
-            .probabilities
-            .as_ref()
-            .expect("golden probabilities");
+        let want = expected.probabilities.as_ref().expect("golden probabilities");
         for (g, w) in probs.iter().zip(want) {
             assert!(
                 (g - w).abs() <= 1e-4,
@@ -49,30 +41,18 @@ fn check(model: &str, expected: &GoldenRow, got: &Value) {
             );
         }
     } else {
-        let (g, w) = (
-            got["value"].as_f64().expect("value"),
-            expected.value.expect("golden value"),
-        );
-        assert!(
-            (g - w).abs() <= 1e-4 * w.abs().max(1.0),
-            "{model}: value {g} vs onnxruntime's {w}"
-        );
+        let (g, w) = (got["value"].as_f64().expect("value"), expected.value.expect("golden value"));
+        assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{model}: value {g} vs onnxruntime's {w}");
     }
 }
 
 async fn golden_parity(model: &str) {
     let app = spawn_app().await;
     let golden = golden(model);
-    assert!(
-        golden.rows.len() >= 30,
-        "{model}: only {} golden rows",
-        golden.rows.len()
-    );
+    assert!(golden.rows.len() >= 30, "{model}: only {} golden rows", golden.rows.len());
 
     let instances: Vec<&Value> = golden.rows.iter().map(|r| &r.features).collect();
-    let batch = app
-        .post_model_batch(model, &json!({ "instances": instances }))
-        .await;
+    let batch = app.post_model_batch(model, &json!({ "instances": instances })).await;
     assert_eq!(batch.status, 200, "{}", batch.body);
     let predictions = batch.body["predictions"].as_array().expect("predictions");
     assert_eq!(predictions.len(), golden.rows.len());
@@ -107,11 +87,7 @@ fn every_shipped_model_has_a_golden_file() {
     for entry in dirs {
         let path = entry.expect("entry").path();
         if path.join("card.toml").is_file() {
-            assert!(
-                path.join("golden.json").is_file(),
-                "{} has no golden.json",
-                path.display()
-            );
+            assert!(path.join("golden.json").is_file(), "{} has no golden.json", path.display());
         }
     }
 }

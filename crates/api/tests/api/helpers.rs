@@ -30,6 +30,7 @@ pub(crate) struct TestApp {
 /// What a response said.
 pub(crate) struct Reply {
     pub(crate) status: u16,
+    pub(crate) www_authenticate: Option<String>,
     pub(crate) content_type: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Value,
@@ -46,52 +47,30 @@ pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
     let app = App::build(settings).await.expect("Failed to build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-    }
+    TestApp { address, client: reqwest::Client::new() }
 }
 
 impl TestApp {
     async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header =
+            |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let request_id = header("x-request-id");
+        let www_authenticate = header("www-authenticate");
         let text = response.text().await.expect("Failed to read the body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            content_type,
-            request_id,
-            body,
-        }
+        Reply { status, www_authenticate, content_type, request_id, body }
     }
 
     async fn get(&self, path: &str) -> Reply {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("GET failed");
+        let response = self.client.get(format!("{}{path}", self.address)).send().await.expect("GET failed");
         Self::reply(response).await
     }
 
     async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.address))
-            .json(body)
-            .send()
-            .await
-            .expect("POST failed");
+        let response =
+            self.client.post(format!("{}{path}", self.address)).json(body).send().await.expect("POST failed");
         Self::reply(response).await
     }
 
@@ -101,10 +80,7 @@ impl TestApp {
         body: impl Into<reqwest::Body>,
         content_type: Option<&str>,
     ) -> Reply {
-        let mut request = self
-            .client
-            .post(format!("{}/predict", self.address))
-            .body(body);
+        let mut request = self.client.post(format!("{}/predict", self.address)).body(body);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
@@ -153,6 +129,19 @@ impl TestApp {
         self.get("/no/such/route").await
     }
 
+    /// `POST /predict` with an `Authorization` header.
+    pub(crate) async fn post_predict_authorized(&self, body: &Value, authorization: &str) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/predict", self.address))
+            .header("authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .expect("POST failed");
+        Self::reply(response).await
+    }
+
     /// `POST /predict` (the default model).
     pub(crate) async fn post_predict(&self, body: &Value) -> Reply {
         self.post_json("/predict", body).await
@@ -165,14 +154,12 @@ impl TestApp {
 
     /// `POST /models/{name}/predict`.
     pub(crate) async fn post_model_predict(&self, name: &str, body: &Value) -> Reply {
-        self.post_json(&format!("/models/{name}/predict"), body)
-            .await
+        self.post_json(&format!("/models/{name}/predict"), body).await
     }
 
     /// `POST /models/{name}/predict/batch`.
     pub(crate) async fn post_model_batch(&self, name: &str, body: &Value) -> Reply {
-        self.post_json(&format!("/models/{name}/predict/batch"), body)
-            .await
+        self.post_json(&format!("/models/{name}/predict/batch"), body).await
     }
 }
 
@@ -184,12 +171,7 @@ impl Reply {
             .map(|errors| {
                 errors
                     .iter()
-                    .map(|e| {
-                        (
-                            e["loc"].clone(),
-                            e["type"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
+                    .map(|e| (e["loc"].clone(), e["type"].as_str().unwrap_or_default().to_owned()))
                     .collect()
             })
             .unwrap_or_default()
@@ -198,18 +180,10 @@ impl Reply {
     /// Asserts an RFC 9457 problem body with this status.
     pub(crate) fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "body: {}",
-            self.body
-        );
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
         assert_eq!(self.body["status"], status);
         for key in ["type", "title", "detail"] {
-            assert!(
-                self.body[key].is_string(),
-                "problem body lacks {key}: {}",
-                self.body
-            );
+            assert!(self.body[key].is_string(), "problem body lacks {key}: {}", self.body);
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The API's integration tests: one binary, the real service on port 0, real HTTP.
 
+mod auth;
 mod golden;
 mod health;
 mod helpers;
+mod lifecycle;
 mod models;
 mod predict;
 mod startup;

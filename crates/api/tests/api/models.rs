@@ -33,29 +33,13 @@ async fn a_model_card_carries_features_classes_examples_and_provenance() {
         .iter()
         .map(|f| f["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(
-        features,
-        ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    );
-    assert_eq!(
-        card["classes"],
-        serde_json::json!(["setosa", "versicolor", "virginica"])
-    );
+    assert_eq!(features, ["sepal_length", "sepal_width", "petal_length", "petal_width"]);
+    assert_eq!(card["classes"], serde_json::json!(["setosa", "versicolor", "virginica"]));
     assert_eq!(card["task"], "classification");
     assert!(card["examples"].as_array().is_some_and(|e| e.len() >= 2));
-    assert!(
-        card["provenance"]["metrics"]["accuracy"]
-            .as_f64()
-            .is_some_and(|a| a > 0.8)
-    );
-    assert_eq!(
-        card["signature"]["input"]["shape"],
-        serde_json::json!([Value::Null, 4])
-    );
-    assert_eq!(
-        card["signature"]["output"]["shape"],
-        serde_json::json!([Value::Null, 3])
-    );
+    assert!(card["provenance"]["metrics"]["accuracy"].as_f64().is_some_and(|a| a > 0.8));
+    assert_eq!(card["signature"]["input"]["shape"], serde_json::json!([Value::Null, 4]));
+    assert_eq!(card["signature"]["output"]["shape"], serde_json::json!([Value::Null, 3]));
 }
 
 #[tokio::test]

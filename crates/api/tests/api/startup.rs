@@ -15,22 +15,14 @@ fn iris_copy(edit: impl FnOnce(&mut ModelCard)) -> TempDir {
     let src = models_dir().join("iris");
     fs::copy(src.join("model.onnx"), dir.join("model.onnx")).expect("copy model");
     let mut card: ModelCard =
-        toml::from_str(&fs::read_to_string(src.join("card.toml")).expect("card"))
-            .expect("parse card");
+        toml::from_str(&fs::read_to_string(src.join("card.toml")).expect("card")).expect("parse card");
     edit(&mut card);
-    fs::write(
-        dir.join("card.toml"),
-        toml::to_string(&card).expect("serialize card"),
-    )
-    .expect("write card");
+    fs::write(dir.join("card.toml"), toml::to_string(&card).expect("serialize card")).expect("write card");
     tmp
 }
 
 fn load_error(dir: &Path) -> String {
-    format!(
-        "{:#}",
-        Registry::load(dir, "iris").expect_err("loading should fail")
-    )
+    format!("{:#}", Registry::load(dir, "iris").expect_err("loading should fail"))
 }
 
 #[test]
@@ -62,10 +54,7 @@ fn a_card_with_fewer_features_than_the_graph_fails_naming_the_mismatch() {
     let err = load_error(tmp.path());
 
     assert!(err.contains("iris/model.onnx does not match"), "{err}");
-    assert!(
-        err.contains("the graph takes 4 features per row but the card lists 3"),
-        "{err}"
-    );
+    assert!(err.contains("the graph takes 4 features per row but the card lists 3"), "{err}");
 }
 
 #[test]
@@ -74,10 +63,7 @@ fn a_card_with_the_wrong_class_count_fails_naming_the_mismatch() {
 
     let err = load_error(tmp.path());
 
-    assert!(
-        err.contains("gives 3 probabilities per row but the card lists 4 classes"),
-        "{err}"
-    );
+    assert!(err.contains("gives 3 probabilities per row but the card lists 4 classes"), "{err}");
 }
 
 #[test]
@@ -87,9 +73,7 @@ fn a_card_naming_a_missing_output_fails_listing_the_real_ones() {
     let err = load_error(tmp.path());
 
     assert!(
-        err.contains(
-            r#"names output "probs" but the graph's outputs are ["label", "probabilities"]"#
-        ),
+        err.contains(r#"names output "probs" but the graph's outputs are ["label", "probabilities"]"#),
         "{err}"
     );
 }
@@ -100,10 +84,7 @@ fn a_card_with_a_wrong_input_name_fails() {
 
     let err = load_error(tmp.path());
 
-    assert!(
-        err.contains(r#"the card's onnx.input is "features" but the graph's input is "input""#),
-        "{err}"
-    );
+    assert!(err.contains(r#"the card's onnx.input is "features" but the graph's input is "input""#), "{err}");
 }
 
 #[test]
@@ -112,10 +93,7 @@ fn an_invalid_card_fails_naming_the_card_file() {
 
     let err = load_error(tmp.path());
 
-    assert!(
-        err.contains("iris/card.toml is not a valid model card"),
-        "{err}"
-    );
+    assert!(err.contains("iris/card.toml is not a valid model card"), "{err}");
     assert!(err.contains("default 99 is not an accepted value"), "{err}");
 }
 
@@ -128,10 +106,7 @@ fn a_card_with_an_unknown_key_fails_naming_the_card_file() {
 
     let err = load_error(tmp.path());
 
-    assert!(
-        err.contains("iris/card.toml is not a valid model card"),
-        "{err}"
-    );
+    assert!(err.contains("iris/card.toml is not a valid model card"), "{err}");
     assert!(err.contains("unknown field `colour`"), "{err}");
 }
 
@@ -139,10 +114,7 @@ fn a_card_with_an_unknown_key_fails_naming_the_card_file() {
 fn a_missing_models_dir_fails_naming_it() {
     let err = load_error(Path::new("/no/such/models"));
 
-    assert!(
-        err.contains("Failed to read the models directory /no/such/models"),
-        "{err}"
-    );
+    assert!(err.contains("Failed to read the models directory /no/such/models"), "{err}");
 }
 
 #[test]
@@ -156,15 +128,9 @@ fn a_models_dir_without_models_fails() {
 
 #[test]
 fn a_missing_default_model_fails_listing_the_available_ones() {
-    let err = format!(
-        "{:#}",
-        Registry::load(&models_dir(), "tulip").expect_err("no tulip")
-    );
+    let err = format!("{:#}", Registry::load(&models_dir(), "tulip").expect_err("no tulip"));
 
-    assert!(
-        err.contains(r#"the default model "tulip" is not in"#),
-        "{err}"
-    );
+    assert!(err.contains(r#"the default model "tulip" is not in"#), "{err}");
     assert!(err.contains("available: diabetes, iris, wine"), "{err}");
 }
 

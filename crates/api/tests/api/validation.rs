@@ -17,10 +17,7 @@ async fn a_missing_feature_is_a_422_at_its_location() {
     let reply = app.post_predict(&row).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "petal_width"]), "missing".to_owned())]
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "petal_width"]), "missing".to_owned())]);
 }
 
 #[tokio::test]
@@ -30,25 +27,15 @@ async fn an_unknown_feature_is_a_422_listing_the_real_ones() {
     let reply = app.post_predict(&iris_with("petal_colour", json!(1))).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "petal_colour"]), "unknown_field".to_owned())]
-    );
-    assert_eq!(
-        reply.body["errors"][0]["allowed"]["features"]
-            .as_array()
-            .map(Vec::len),
-        Some(4)
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "petal_colour"]), "unknown_field".to_owned())]);
+    assert_eq!(reply.body["errors"][0]["allowed"]["features"].as_array().map(Vec::len), Some(4));
 }
 
 #[tokio::test]
 async fn strings_booleans_and_null_are_not_numbers() {
     let app = spawn_app().await;
     for bad in [json!("5.1"), json!(true), json!(null), json!([5.1])] {
-        let reply = app
-            .post_predict(&iris_with("sepal_length", bad.clone()))
-            .await;
+        let reply = app.post_predict(&iris_with("sepal_length", bad.clone())).await;
 
         reply.assert_problem(422);
         assert_eq!(
@@ -63,37 +50,21 @@ async fn strings_booleans_and_null_are_not_numbers() {
 async fn a_value_out_of_range_is_a_422_with_the_allowed_range() {
     let app = spawn_app().await;
 
-    let reply = app
-        .post_predict(&iris_with("petal_width", json!(7.5)))
-        .await;
+    let reply = app.post_predict(&iris_with("petal_width", json!(7.5))).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "petal_width"]), "range".to_owned())]
-    );
-    assert_eq!(
-        reply.body["errors"][0]["allowed"],
-        json!({"min": 0.1, "max": 4.0})
-    );
-    assert_eq!(
-        reply.body["errors"][0]["msg"],
-        "must be between 0.1 and 4 cm; got 7.5"
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "petal_width"]), "range".to_owned())]);
+    assert_eq!(reply.body["errors"][0]["allowed"], json!({"min": 0.1, "max": 4.0}));
+    assert_eq!(reply.body["errors"][0]["msg"], "must be between 0.1 and 4 cm; got 7.5");
 }
 
 #[tokio::test]
 async fn zero_and_negative_lengths_are_out_of_range() {
     let app = spawn_app().await;
     for bad in [0.0, -1.0] {
-        let reply = app
-            .post_predict(&iris_with("petal_length", json!(bad)))
-            .await;
+        let reply = app.post_predict(&iris_with("petal_length", json!(bad))).await;
 
-        assert_eq!(
-            reply.error_locs(),
-            vec![(json!(["body", "petal_length"]), "range".to_owned())]
-        );
+        assert_eq!(reply.error_locs(), vec![(json!(["body", "petal_length"]), "range".to_owned())]);
     }
 }
 
@@ -105,10 +76,7 @@ async fn a_number_too_large_for_a_float_is_a_422_at_its_field() {
     let reply = app.post_predict_raw(body, Some("application/json")).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "sepal_length"]), "range".to_owned())]
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "sepal_length"]), "range".to_owned())]);
 }
 
 #[tokio::test]
@@ -119,14 +87,8 @@ async fn a_value_that_is_not_one_of_the_choices_is_a_422_listing_them() {
     let reply = app.post_model_predict("diabetes", &row).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "sex"]), "choice".to_owned())]
-    );
-    assert_eq!(
-        reply.body["errors"][0]["allowed"]["choices"],
-        json!([1.0, 2.0])
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "sex"]), "choice".to_owned())]);
+    assert_eq!(reply.body["errors"][0]["allowed"]["choices"], json!([1.0, 2.0]));
 }
 
 #[tokio::test]
@@ -161,14 +123,8 @@ async fn a_batch_with_several_bad_rows_reports_each_by_index() {
     assert_eq!(
         reply.error_locs(),
         vec![
-            (
-                json!(["body", "instances", 1, "petal_width"]),
-                "range".to_owned()
-            ),
-            (
-                json!(["body", "instances", 3, "sepal_width"]),
-                "type".to_owned()
-            ),
+            (json!(["body", "instances", 1, "petal_width"]), "range".to_owned()),
+            (json!(["body", "instances", 3, "sepal_width"]), "type".to_owned()),
         ]
     );
 }
@@ -180,10 +136,7 @@ async fn an_empty_batch_is_a_422() {
     let reply = app.post_predict_batch(&json!({"instances": []})).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body", "instances"]), "batch_size".to_owned())]
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "instances"]), "batch_size".to_owned())]);
 }
 
 #[tokio::test]
@@ -205,15 +158,8 @@ async fn a_batch_of_bad_rows_gets_a_short_bounded_answer() {
     let reply = app.post_predict_batch(&json!({ "instances": rows })).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.body["errors"].as_array().map(Vec::len),
-        Some(api::domain::MAX_REPORTED_PROBLEMS)
-    );
-    assert!(
-        reply.body["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("5000 problem(s)"))
-    );
+    assert_eq!(reply.body["errors"].as_array().map(Vec::len), Some(api::domain::MAX_REPORTED_PROBLEMS));
+    assert!(reply.body["detail"].as_str().is_some_and(|d| d.starts_with("5000 problem(s)")));
     assert!(reply.body.to_string().len() < 20_000);
 }
 
@@ -224,39 +170,24 @@ async fn a_batch_envelope_with_a_wrong_key_is_a_422() {
     let reply = app.post_predict_batch(&json!({"rows": [iris_row()]})).await;
 
     reply.assert_problem(422);
-    assert_eq!(
-        reply.error_locs(),
-        vec![(json!(["body"]), "shape".to_owned())]
-    );
+    assert_eq!(reply.error_locs(), vec![(json!(["body"]), "shape".to_owned())]);
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_400_that_says_where() {
     let app = spawn_app().await;
 
-    let reply = app
-        .post_predict_raw(r#"{"sepal_length": 5.1,"#, Some("application/json"))
-        .await;
+    let reply = app.post_predict_raw(r#"{"sepal_length": 5.1,"#, Some("application/json")).await;
 
     reply.assert_problem(400);
-    assert!(
-        reply.body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("line 1 column")),
-        "{}",
-        reply.body
-    );
+    assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("line 1 column")), "{}", reply.body);
 }
 
 #[tokio::test]
 async fn a_missing_or_wrong_content_type_is_a_415() {
     let app = spawn_app().await;
     let body = iris_row().to_string();
-    for content_type in [
-        None,
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-    ] {
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
         let reply = app.post_predict_raw(body.clone(), content_type).await;
 
         reply.assert_problem(415);

@@ -44,15 +44,10 @@ async fn show_home(
     let list = match state.api.list_models(&request_id).await {
         Ok(list) => list,
         Err(ApiClientError::Unavailable(_)) => {
-            return Err(UiError::ApiUnavailable {
-                retry_url: "/".to_owned(),
-                attempt: 0,
-            });
+            return Err(UiError::ApiUnavailable { retry_url: "/".to_owned(), attempt: 0 });
         }
         Err(other) => {
-            return Err(UiError::Internal(
-                anyhow::Error::new(other).context("Failed to list the models"),
-            ));
+            return Err(UiError::Internal(anyhow::Error::new(other).context("Failed to list the models")));
         }
     };
     let models = list
@@ -68,10 +63,7 @@ async fn show_home(
             is_default: card.name == list.default_model,
         })
         .collect();
-    page::render(&HomePage {
-        stylesheet: STYLESHEET_PATH.as_str(),
-        models,
-    })
+    page::render(&HomePage { stylesheet: STYLESHEET_PATH.as_str(), models })
 }
 
 pub(super) fn task_name(task: Task) -> &'static str {
@@ -89,10 +81,6 @@ pub(super) fn headline_metric(card: &ModelCard) -> Option<String> {
         .find_map(|k| metrics.get(*k).map(|v| (*k, *v)))
         .or_else(|| metrics.iter().next().map(|(k, v)| (k.as_str(), *v)))?;
     let name = if name == "r2" { "R²" } else { name };
-    let rows = card
-        .provenance
-        .test_rows
-        .map(|n| format!(" on {n} held-out rows"))
-        .unwrap_or_default();
+    let rows = card.provenance.test_rows.map(|n| format!(" on {n} held-out rows")).unwrap_or_default();
     Some(format!("{name} {value:.3}{rows}"))
 }

@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use api_types::{
-    FeatureSpec, FieldError, Instance, LocPart, ModelCard, ModelDetails, PredictResponse,
-    Prediction, Problem,
+    FeatureSpec, FieldError, Instance, LocPart, ModelCard, ModelDetails, PredictResponse, Prediction, Problem,
 };
 use askama::Template;
 use axum::Router;
@@ -134,9 +133,7 @@ async fn show_form(
 ) -> Result<(StatusCode, Html<String>), UiError> {
     let params = Params::parse(query.as_deref().unwrap_or_default());
     let unavailable = || UiError::ApiUnavailable {
-        retry_url: uri
-            .path_and_query()
-            .map_or_else(|| uri.path().to_owned(), ToString::to_string),
+        retry_url: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
         attempt: params.attempt,
     };
 
@@ -144,14 +141,9 @@ async fn show_form(
         Ok(details) => details,
         Err(ApiClientError::NotFound) => {
             let models = match state.api.list_models(&request_id).await {
-                Ok(list) => list
-                    .models
-                    .into_iter()
-                    .map(|c| ModelLink {
-                        name: c.name,
-                        title: c.title,
-                    })
-                    .collect(),
+                Ok(list) => {
+                    list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
+                }
                 Err(_) => Vec::new(),
             };
             return Err(UiError::ModelNotFound { name, models });
@@ -171,24 +163,17 @@ async fn show_form(
         // the API, so its range and choice problems show at the same time.
         let (row, local) = read_row(&card, &params);
         match state.api.predict(&card.name, &row, &request_id).await {
-            Ok(answer) if local.is_empty() => {
-                page.show_answer(&card, answer, share_url(&card, &params))
-            }
+            Ok(answer) if local.is_empty() => page.show_answer(&card, answer, share_url(&card, &params)),
             Ok(_) => page.show_problems(&card, &local, None),
-            Err(ApiClientError::Invalid(problem)) => {
-                page.show_problems(&card, &local, Some(&problem))
-            }
+            Err(ApiClientError::Invalid(problem)) => page.show_problems(&card, &local, Some(&problem)),
             Err(ApiClientError::Unavailable(_)) if !local.is_empty() => {
                 page.show_problems(&card, &local, None)
             }
             Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
             Err(ApiClientError::NotFound) => {
-                return Err(UiError::ModelNotFound {
-                    name,
-                    models: Vec::new(),
-                });
+                return Err(UiError::ModelNotFound { name, models: Vec::new() });
             }
-            Err(other @ ApiClientError::Unexpected(_)) => {
+            Err(other @ (ApiClientError::Unexpected(_) | ApiClientError::Unauthorized)) => {
                 return Err(UiError::Internal(
                     anyhow::Error::new(other).context("Failed to get a prediction"),
                 ));
@@ -196,11 +181,7 @@ async fn show_form(
         }
     }
     // The form with input problems is a 422, like the API's answer it shows.
-    let status = if page.summary.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if page.summary.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, page::render(&page)?))
 }
 
@@ -218,10 +199,7 @@ impl Params {
             if key == "_retry" {
                 params.attempt = value.parse().unwrap_or(0);
             } else if !key.starts_with(RESERVED_PREFIX) {
-                params
-                    .values
-                    .entry(key.into_owned())
-                    .or_insert_with(|| value.into_owned());
+                params.values.entry(key.into_owned()).or_insert_with(|| value.into_owned());
             }
         }
         params
@@ -251,10 +229,7 @@ fn read_row(card: &ModelCard, params: &Params) -> (Instance, Vec<LocalProblem>) 
             Ok(v) => {
                 row.insert(f.name.clone(), v);
             }
-            Err(msg) => problems.push(LocalProblem {
-                feature: f.name.clone(),
-                msg: msg.to_owned(),
-            }),
+            Err(msg) => problems.push(LocalProblem { feature: f.name.clone(), msg: msg.to_owned() }),
         }
     }
     (row, problems)
@@ -287,11 +262,7 @@ fn field_id(name: &str) -> String {
 
 impl ModelPage {
     fn for_card(card: &ModelCard, params: &Params) -> Self {
-        let fields = card
-            .features
-            .iter()
-            .map(|f| field_view(f, params.values.get(&f.name)))
-            .collect();
+        let fields = card.features.iter().map(|f| field_view(f, params.values.get(&f.name))).collect();
         let examples = card
             .examples
             .iter()
@@ -337,10 +308,7 @@ impl ModelPage {
                 text: format!("{label}: {}", sentence(msg)),
             });
         } else {
-            self.summary.push(SummaryItem {
-                anchor: None,
-                text: format!("{feature}: {}", sentence(msg)),
-            });
+            self.summary.push(SummaryItem { anchor: None, text: format!("{feature}: {}", sentence(msg)) });
         }
     }
 
@@ -355,17 +323,11 @@ impl ModelPage {
                 match field_of(error) {
                     Some(feature) if local.iter().any(|p| p.feature == feature) => {}
                     Some(feature) => self.flag(card, feature, &error.msg),
-                    None => self.summary.push(SummaryItem {
-                        anchor: None,
-                        text: sentence(&error.msg),
-                    }),
+                    None => self.summary.push(SummaryItem { anchor: None, text: sentence(&error.msg) }),
                 }
             }
             if self.summary.is_empty() {
-                self.summary.push(SummaryItem {
-                    anchor: None,
-                    text: sentence(&problem.detail),
-                });
+                self.summary.push(SummaryItem { anchor: None, text: sentence(&problem.detail) });
             }
         }
         self.sort_summary(card);
@@ -404,11 +366,7 @@ impl ModelPage {
                     })
                     .collect();
                 let confidence = probs.first().map(|(_, p)| percent(*p)).unwrap_or_default();
-                self.class_result = Some(ClassResult {
-                    label: c.label,
-                    confidence,
-                    bars,
-                });
+                self.class_result = Some(ClassResult { label: c.label, confidence, bars });
             }
             Prediction::Regression(r) => {
                 let output = card.output.as_ref();
@@ -466,17 +424,9 @@ fn field_view(f: &FeatureSpec, submitted: Option<&String>) -> FieldView {
         "{} to {}{}",
         f.min,
         f.max,
-        if f.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", f.unit)
-        }
+        if f.unit.is_empty() { String::new() } else { format!(" {}", f.unit) }
     );
-    let help = if f.description.is_empty() {
-        range
-    } else {
-        format!("{} Accepted: {range}.", f.description)
-    };
+    let help = if f.description.is_empty() { range } else { format!("{} Accepted: {range}.", f.description) };
     FieldView {
         name: f.name.clone(),
         label: f.label.clone(),
@@ -486,11 +436,7 @@ fn field_view(f: &FeatureSpec, submitted: Option<&String>) -> FieldView {
         max: f.max.to_string(),
         step: f.step.to_string(),
         value,
-        input_type: if is_number || submitted.is_none() {
-            "number"
-        } else {
-            "text"
-        },
+        input_type: if is_number || submitted.is_none() { "number" } else { "text" },
         options,
         error: None,
         autofocus: false,
@@ -508,10 +454,7 @@ fn field_of(error: &FieldError) -> Option<&str> {
 /// `msg` as a sentence: capitalised, with a full stop.
 fn sentence(msg: &str) -> String {
     let mut chars = msg.trim().chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
     out.push_str(chars.as_str());
     if !out.ends_with(['.', '!', '?']) {
         out.push('.');
@@ -521,26 +464,14 @@ fn sentence(msg: &str) -> String {
 
 fn percent(p: f32) -> String {
     let pct = f64::from(p) * 100.0;
-    if pct > 0.0 && pct < 0.1 {
-        "<0.1%".to_owned()
-    } else {
-        format!("{pct:.1}%")
-    }
+    if pct > 0.0 && pct < 0.1 { "<0.1%".to_owned() } else { format!("{pct:.1}%") }
 }
 
 /// A number for people: four significant digits at most, no trailing zeros.
 fn number(v: f64) -> String {
-    let digits = if v == 0.0 {
-        0
-    } else {
-        (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize
-    };
+    let digits = if v == 0.0 { 0 } else { (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize };
     let s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
 }
 
 #[cfg(test)]
@@ -582,10 +513,7 @@ mod tests {
 
     #[test]
     fn messages_become_sentences() {
-        assert_eq!(
-            sentence("must be between 0.1 and 4 cm; got 9"),
-            "Must be between 0.1 and 4 cm; got 9."
-        );
+        assert_eq!(sentence("must be between 0.1 and 4 cm; got 9"), "Must be between 0.1 and 4 cm; got 9.");
         assert_eq!(sentence("Enter a value."), "Enter a value.");
     }
 }

@@ -16,13 +16,8 @@ fn assert_waking_page(page: &Page, expected_retry: &str) {
     assert_eq!(page.status, 503, "{}", page.body);
     assert_eq!(page.text("h1"), "The prediction service is not responding");
     assert!(page.text(".error-page").contains("it may be waking up"));
-    assert_eq!(
-        page.attr("a.button", "href").as_deref(),
-        Some(expected_retry)
-    );
-    let refresh = page
-        .attr("meta[http-equiv=refresh]", "content")
-        .expect("automatic retry");
+    assert_eq!(page.attr("a.button", "href").as_deref(), Some(expected_retry));
+    let refresh = page.attr("meta[http-equiv=refresh]", "content").expect("automatic retry");
     assert!(refresh.starts_with("10;url="), "{refresh}");
 }
 
@@ -37,13 +32,8 @@ async fn an_api_that_refuses_connections_gives_the_waking_up_page_keeping_the_in
     let page = ui.get_model_with("iris", QUERY).await;
 
     assert_waking_page(&page, &format!("/models/iris?{QUERY}"));
-    let refresh = page
-        .attr("meta[http-equiv=refresh]", "content")
-        .expect("refresh");
-    assert!(
-        refresh.ends_with(&format!("/models/iris?{QUERY}&_retry=1")),
-        "{refresh}"
-    );
+    let refresh = page.attr("meta[http-equiv=refresh]", "content").expect("refresh");
+    assert!(refresh.ends_with(&format!("/models/iris?{QUERY}&_retry=1")), "{refresh}");
 }
 
 #[tokio::test]
@@ -59,26 +49,19 @@ async fn the_home_page_also_waits_for_a_sleeping_api() {
 async fn automatic_retries_stop_after_the_last_attempt() {
     let ui = spawn_with_api_down().await;
 
-    let page = ui
-        .get_model_with("iris", &format!("{QUERY}&_retry=8"))
-        .await;
+    let page = ui.get_model_with("iris", &format!("{QUERY}&_retry=8")).await;
 
     assert_eq!(page.status, 503);
     assert!(page.select("meta[http-equiv=refresh]").is_empty());
     assert!(page.text(".error-page").contains("still not responding"));
-    assert!(
-        page.attr("a.button", "href")
-            .is_some_and(|h| h.contains("sepal_length=5.1"))
-    );
+    assert!(page.attr("a.button", "href").is_some_and(|h| h.contains("sepal_length=5.1")));
 }
 
 #[tokio::test]
 async fn an_api_answering_500_or_503_gives_the_waking_up_page() {
-    for status in [
-        StatusCode::INTERNAL_SERVER_ERROR,
-        StatusCode::SERVICE_UNAVAILABLE,
-        StatusCode::BAD_GATEWAY,
-    ] {
+    for status in
+        [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE, StatusCode::BAD_GATEWAY]
+    {
         let ui = spawn_with_stand_in(stand_in(status)).await;
 
         let page = ui.get_model_with("iris", QUERY).await;
@@ -114,27 +97,18 @@ async fn the_request_id_is_forwarded_to_the_api_and_shown_on_the_error_page() {
     let api = Router::new().fallback(move |headers: HeaderMap| {
         let record = record.clone();
         async move {
-            let id = headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
+            let id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             record.lock().expect("lock").push(id);
             StatusCode::INTERNAL_SERVER_ERROR
         }
     });
     let ui = spawn_with_stand_in(api).await;
 
-    let page = ui
-        .get_model_with_request_id("iris", QUERY, "click-42")
-        .await;
+    let page = ui.get_model_with_request_id("iris", QUERY, "click-42").await;
 
     assert_eq!(page.status, 503);
     assert_eq!(page.text(".request-id code"), "click-42");
-    assert!(
-        seen.lock().expect("lock").iter().any(|id| id == "click-42"),
-        "the API never saw the id"
-    );
+    assert!(seen.lock().expect("lock").iter().any(|id| id == "click-42"), "the API never saw the id");
 }
 
 #[tokio::test]
@@ -149,12 +123,8 @@ async fn card_text_from_the_api_is_escaped_never_run() {
         "signature": {"input": {"name": "input", "dtype": "float32", "shape": [null, 1]}, "output": {"name": "p", "dtype": "float32", "shape": [null, 2]}}
     });
     let answer = json!({"model": "evil", "model_version": "1", "label": evil, "class_index": 0, "probabilities": {evil: 0.9, "b": 0.1}});
-    let api = Router::new()
-        .route(
-            "/models/evil",
-            get(move || async move { axum::Json(card.clone()) }),
-        )
-        .route(
+    let api =
+        Router::new().route("/models/evil", get(move || async move { axum::Json(card.clone()) })).route(
             "/models/evil/predict",
             axum::routing::post(move || async move { axum::Json(answer.clone()) }),
         );

@@ -5,6 +5,7 @@ use std::sync::Once;
 
 use axum::Router;
 use scraper::{Html, Selector};
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use ui::config::Settings;
 use ui::startup::App;
@@ -36,20 +37,26 @@ pub(crate) struct Page {
 
 /// Starts the real API on the shipped models, and the UI pointed at it.
 pub(crate) async fn spawn_stack() -> TestUi {
+    spawn_stack_with_keys(None, None).await
+}
+
+/// Starts the real API requiring `api_key` (if any), and the UI sending `ui_key` (if any).
+pub(crate) async fn spawn_stack_with_keys(api_key: Option<&str>, ui_key: Option<&str>) -> TestUi {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let api = api::startup::App::build(api::config::Settings::for_models_dir(models))
-        .await
-        .expect("Failed to build the API");
+    let mut settings = api::config::Settings::for_models_dir(models);
+    settings.api_key = api_key.map(|k| SecretString::from(k.to_owned()));
+    let api = api::startup::App::build(settings).await.expect("Failed to build the API");
     let api_url = format!("http://127.0.0.1:{}", api.port());
     tokio::spawn(api.run_until_stopped());
-    spawn_ui(&api_url, 5).await
+    init_logs();
+    let mut settings = Settings::for_api(api_url.parse().expect("API URL"));
+    settings.api_key = ui_key.map(|k| SecretString::from(k.to_owned()));
+    start(settings, &api_url).await
 }
 
 /// Starts a stand-in API serving `router`, and the UI pointed at it with a 1 s timeout.
 pub(crate) async fn spawn_with_stand_in(router: Router) -> TestUi {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind stand-in");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stand-in");
     let api_url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router).await });
     spawn_ui(&api_url, 1).await
@@ -67,14 +74,14 @@ async fn spawn_ui(api_url: &str, timeout_secs: u64) -> TestUi {
     init_logs();
     let mut settings = Settings::for_api(api_url.parse().expect("API URL"));
     settings.api_timeout_secs = timeout_secs;
+    start(settings, api_url).await
+}
+
+async fn start(settings: Settings, api_url: &str) -> TestUi {
     let app = App::build(settings).await.expect("Failed to build the UI");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestUi {
-        address,
-        client: reqwest::Client::new(),
-        api_url: api_url.to_owned(),
-    }
+    TestUi { address, client: reqwest::Client::new(), api_url: api_url.to_owned() }
 }
 
 impl TestUi {
@@ -87,12 +94,7 @@ impl TestUi {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.text().await.expect("body");
-        Page {
-            status,
-            headers,
-            html: Html::parse_document(&body),
-            body,
-        }
+        Page { status, headers, html: Html::parse_document(&body), body }
     }
 
     pub(crate) async fn get_home(&self) -> Page {
@@ -118,14 +120,8 @@ impl TestUi {
         self.fetch(href, None).await
     }
 
-    pub(crate) async fn get_model_with_request_id(
-        &self,
-        name: &str,
-        query: &str,
-        id: &str,
-    ) -> Page {
-        self.fetch(&format!("/models/{name}?{query}"), Some(id))
-            .await
+    pub(crate) async fn get_model_with_request_id(&self, name: &str, query: &str, id: &str) -> Page {
+        self.fetch(&format!("/models/{name}?{query}"), Some(id)).await
     }
 
     pub(crate) async fn get_unknown_page(&self) -> Page {
@@ -150,13 +146,7 @@ impl Page {
 
     /// The text of the first element matching `css`, whitespace folded.
     pub(crate) fn text(&self, css: &str) -> String {
-        self.one(css)
-            .text()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.one(css).text().collect::<Vec<_>>().join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     /// An attribute of the first element matching `css`.
@@ -165,10 +155,6 @@ impl Page {
     }
 
     pub(crate) fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
     }
 }

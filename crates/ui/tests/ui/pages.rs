@@ -24,12 +24,8 @@ async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
 #[tokio::test]
 async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_ranges() {
     let ui = spawn_stack().await;
-    let list: ModelList = reqwest::get(format!("{}/models", ui.api_url))
-        .await
-        .expect("API")
-        .json()
-        .await
-        .expect("list");
+    let list: ModelList =
+        reqwest::get(format!("{}/models", ui.api_url)).await.expect("API").json().await.expect("list");
 
     for card in &list.models {
         let page = ui.get_model_form(&card.name).await;
@@ -49,36 +45,15 @@ async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_r
                 f.name
             );
             let described = control.value().attr("aria-describedby").unwrap_or_default();
-            assert!(
-                described.contains(&format!("h-{}", f.name)),
-                "{}: help not linked",
-                f.name
-            );
+            assert!(described.contains(&format!("h-{}", f.name)), "{}: help not linked", f.name);
             if f.choices.is_some() {
-                assert_eq!(
-                    control.value().name(),
-                    "select",
-                    "{} should be a select",
-                    f.name
-                );
+                assert_eq!(control.value().name(), "select", "{} should be a select", f.name);
             } else {
                 assert_eq!(control.value().attr("type"), Some("number"));
-                assert_eq!(
-                    control.value().attr("min"),
-                    Some(f.min.to_string().as_str())
-                );
-                assert_eq!(
-                    control.value().attr("max"),
-                    Some(f.max.to_string().as_str())
-                );
-                assert_eq!(
-                    control.value().attr("step"),
-                    Some(f.step.to_string().as_str())
-                );
-                assert_eq!(
-                    control.value().attr("value"),
-                    Some(f.default.to_string().as_str())
-                );
+                assert_eq!(control.value().attr("min"), Some(f.min.to_string().as_str()));
+                assert_eq!(control.value().attr("max"), Some(f.max.to_string().as_str()));
+                assert_eq!(control.value().attr("step"), Some(f.step.to_string().as_str()));
+                assert_eq!(control.value().attr("value"), Some(f.default.to_string().as_str()));
             }
         }
         assert_eq!(page.attr("form", "method").as_deref(), Some("get"));
@@ -93,11 +68,7 @@ async fn a_select_offers_the_cards_choices() {
 
     let page = ui.get_model_form("diabetes").await;
 
-    let options: Vec<String> = page
-        .select("#f-sex option")
-        .iter()
-        .map(|o| o.text().collect())
-        .collect();
+    let options: Vec<String> = page.select("#f-sex option").iter().map(|o| o.text().collect()).collect();
     assert_eq!(options, ["Group 1", "Group 2"]);
 }
 
@@ -111,19 +82,13 @@ async fn pages_load_only_our_own_stylesheet_and_stay_small() {
     assert_eq!(sheets.len(), 1);
     assert_eq!(page.select("script").len(), 0);
     for element in page.select("[src], [href]") {
-        let url = element
-            .value()
-            .attr("src")
-            .or_else(|| element.value().attr("href"))
-            .unwrap_or_default();
+        let url = element.value().attr("src").or_else(|| element.value().attr("href")).unwrap_or_default();
         assert!(
             url.starts_with('/') || url.starts_with('#') || url.starts_with("data:"),
             "external reference {url}"
         );
     }
-    let css = ui
-        .follow(&page.attr("link[rel=stylesheet]", "href").expect("href"))
-        .await;
+    let css = ui.follow(&page.attr("link[rel=stylesheet]", "href").expect("href")).await;
     assert_eq!(css.status, 200);
     assert!(css.header("cache-control").contains("immutable"));
     assert!(css.header("content-type").starts_with("text/css"));
@@ -150,14 +115,8 @@ async fn pages_carry_security_headers() {
     let page = ui.get_home().await;
 
     let csp = page.header("content-security-policy");
-    assert!(
-        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
-    assert!(
-        !csp.contains("script-src"),
-        "no script source is allowed: {csp}"
-    );
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script source is allowed: {csp}");
     assert_eq!(page.header("x-content-type-options"), "nosniff");
     assert!(!page.header("referrer-policy").is_empty());
 }

@@ -2,20 +2,14 @@
 
 use api_types::{ModelList, PredictResponse, Prediction};
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{spawn_stack, spawn_stack_with_keys};
 
 #[tokio::test]
 async fn every_example_of_every_model_shows_the_apis_prediction() {
     let ui = spawn_stack().await;
     let client = reqwest::Client::new();
-    let list: ModelList = client
-        .get(format!("{}/models", ui.api_url))
-        .send()
-        .await
-        .expect("API")
-        .json()
-        .await
-        .expect("list");
+    let list: ModelList =
+        client.get(format!("{}/models", ui.api_url)).send().await.expect("API").json().await.expect("list");
 
     for card in &list.models {
         let form = ui.get_model_form(&card.name).await;
@@ -45,19 +39,12 @@ async fn every_example_of_every_model_shows_the_apis_prediction() {
                     assert_eq!(page.select("#result .bars li").len(), card.classes.len());
                 }
                 Prediction::Regression(r) => {
-                    let shown: f64 = page
-                        .text("#result .verdict .value")
-                        .parse()
-                        .expect("a number");
+                    let shown: f64 = page.text("#result .verdict .value").parse().expect("a number");
                     assert!(
-                        (shown - f64::from(r.value)).abs()
-                            <= 0.05 * f64::from(r.value).abs().max(1.0),
+                        (shown - f64::from(r.value)).abs() <= 0.05 * f64::from(r.value).abs().max(1.0),
                         "{href}"
                     );
-                    assert_eq!(
-                        page.text("#result .verdict .unit"),
-                        r.unit.unwrap_or_default()
-                    );
+                    assert_eq!(page.text("#result .verdict .unit"), r.unit.unwrap_or_default());
                 }
             }
             for f in &card.features {
@@ -79,12 +66,8 @@ async fn every_example_of_every_model_shows_the_apis_prediction() {
 async fn class_probabilities_are_sorted_bars_with_percentages() {
     let ui = spawn_stack().await;
 
-    let page = ui
-        .get_model_with(
-            "iris",
-            "sepal_length=6.7&sepal_width=3.0&petal_length=5.2&petal_width=2.3",
-        )
-        .await;
+    let page =
+        ui.get_model_with("iris", "sepal_length=6.7&sepal_width=3.0&petal_length=5.2&petal_width=2.3").await;
 
     assert_eq!(page.text("#result .verdict .label"), "virginica");
     let percents: Vec<f64> = page
@@ -100,10 +83,7 @@ async fn class_probabilities_are_sorted_bars_with_percentages() {
         })
         .collect();
     assert_eq!(percents.len(), 3);
-    assert!(
-        percents.windows(2).all(|w| w[0] >= w[1]),
-        "not sorted: {percents:?}"
-    );
+    assert!(percents.windows(2).all(|w| w[0] >= w[1]), "not sorted: {percents:?}");
     assert_eq!(page.select("#result .bars svg rect.fill").len(), 3);
 }
 
@@ -112,37 +92,47 @@ async fn a_regression_shows_where_the_value_falls_in_the_training_range() {
     let ui = spawn_stack().await;
 
     let page = ui
-        .get_model_with(
-            "diabetes",
-            "age=61&sex=1&bmi=25.8&bp=90&s1=280&s2=195.4&s3=55&s4=5&s5=4.9972&s6=90",
-        )
+        .get_model_with("diabetes", "age=61&sex=1&bmi=25.8&bp=90&s1=280&s2=195.4&s3=55&s4=5&s5=4.9972&s6=90")
         .await;
 
     assert_eq!(page.status, 200);
     assert_eq!(page.text("#result .verdict .unit"), "points");
     assert_eq!(page.text(".scale-labels"), "25 346");
-    assert!(
-        page.text(".scale figcaption")
-            .contains("of the way from the lowest")
-    );
+    assert!(page.text(".scale figcaption").contains("of the way from the lowest"));
 }
 
 #[tokio::test]
 async fn a_result_page_links_to_itself_for_sharing() {
     let ui = spawn_stack().await;
 
-    let page = ui
-        .get_model_with(
-            "iris",
-            "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2",
-        )
-        .await;
+    let page =
+        ui.get_model_with("iris", "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2").await;
 
     let share = page.attr(".share a", "href").expect("share link");
-    assert_eq!(
-        share,
-        "/models/iris?sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2"
-    );
+    assert_eq!(share, "/models/iris?sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2");
     let again = ui.follow(&share).await;
     assert_eq!(again.text("#result .verdict .label"), "setosa");
+}
+
+#[tokio::test]
+async fn the_ui_sends_its_api_key_server_side_and_never_to_the_browser() {
+    let ui = spawn_stack_with_keys(Some("k3y-for-the-api"), Some("k3y-for-the-api")).await;
+
+    let page =
+        ui.get_model_with("iris", "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2").await;
+
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.text("#result .verdict .label"), "setosa");
+    assert!(!page.body.contains("k3y-for-the-api"));
+}
+
+#[tokio::test]
+async fn a_ui_without_the_apis_key_shows_an_error_page_not_a_result() {
+    let ui = spawn_stack_with_keys(Some("k3y-for-the-api"), None).await;
+
+    let page =
+        ui.get_model_with("iris", "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2").await;
+
+    assert_eq!(page.status, 500);
+    assert_eq!(page.text("h1"), "Something went wrong");
 }

@@ -1,0 +1,133 @@
+//! The real binary's life: start, health check, SIGTERM with work in flight.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{iris_row, models_dir};
+
+/// The `api` binary, started on a free port with JSON logs.
+struct Running {
+    child: Child,
+    port: u16,
+    startup_ms: u64,
+}
+
+fn start_binary() -> Running {
+    start_binary_with(&[])
+}
+
+fn start_binary_with(env: &[(&str, &str)]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_api"))
+        .envs(env.iter().copied())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("MODELS_DIR", models_dir())
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Failed to start the api binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|event| event["message"] == "ready")
+        .expect("the binary never logged ready");
+    // Keep draining the logs so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr: std::net::SocketAddr = ready["addr"].as_str().expect("addr").parse().expect("socket address");
+    let startup_ms = ready["startup_ms"].as_u64().expect("startup_ms is logged");
+    Running { child, port: addr.port(), startup_ms }
+}
+
+fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < until, "the process did not exit within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn send_sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+fn healthcheck(port: u16) -> bool {
+    Command::new(env!("CARGO_BIN_EXE_api"))
+        .arg("healthcheck")
+        .env("PORT", port.to_string())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run healthcheck")
+        .success()
+}
+
+#[test]
+fn the_binary_logs_its_startup_time_and_passes_its_own_healthcheck() {
+    let mut api = start_binary();
+
+    assert!(api.startup_ms < 60_000);
+    assert!(healthcheck(api.port));
+
+    send_sigterm(&api.child);
+    assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
+    assert!(!healthcheck(api.port), "nothing answers once it has stopped");
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_batch_finish_with_200_then_exits_0() {
+    let mut api = start_binary();
+    let body = json!({"instances": vec![iris_row(); 1000]}).to_string();
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    write!(
+        stream,
+        "POST /predict/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("headers");
+    stream.write_all(first).expect("first half");
+    stream.flush().expect("flush");
+    // The server has the request in hand, waiting for the rest of the body.
+    std::thread::sleep(Duration::from_millis(300));
+
+    send_sigterm(&api.child);
+    std::thread::sleep(Duration::from_millis(300));
+    let refused =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], api.port).into(), Duration::from_secs(1)).is_err();
+    stream.write_all(rest).expect("rest of the body");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+
+    assert!(refused, "a new connection was accepted after SIGTERM");
+    assert!(response.starts_with("HTTP/1.1 200"), "{}", response.lines().next().unwrap_or_default());
+    assert!(response.contains(r#""predictions":[{"label":"setosa""#));
+    let status = wait_for_exit(&mut api.child, Duration::from_secs(30));
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn a_request_that_never_finishes_holds_the_exit_only_until_the_shutdown_timeout() {
+    let mut api = start_binary_with(&[("SHUTDOWN_TIMEOUT_SECS", "1")]);
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port)).expect("connect");
+    write!(stream, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{")
+        .expect("headers");
+    std::thread::sleep(Duration::from_millis(300));
+
+    send_sigterm(&api.child);
+
+    let status = wait_for_exit(&mut api.child, Duration::from_secs(15));
+    assert!(status.success(), "exit status {status}");
+}
