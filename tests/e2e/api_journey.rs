@@ -29,10 +29,7 @@ async fn a_developer_lists_the_models_and_gets_a_prediction_for_each_cards_examp
             .json()
             .await
             .expect("model details");
-        assert_eq!(
-            details.signature.input.shape,
-            vec![None, Some(card.features.len())]
-        );
+        assert_eq!(details.signature.input.shape, vec![None, Some(card.features.len())]);
         assert!(!card.examples.is_empty(), "{} has no examples", card.name);
 
         for example in &card.examples {
@@ -66,8 +63,6 @@ async fn the_readme_curl_example_gets_setosa() {
 
     assert_eq!(response.status(), 200);
     let answer: PredictResponse = response.json().await.expect("prediction");
-    let Prediction::Classification(c) = answer.prediction else {
-        panic!("iris is a classifier")
-    };
+    let Prediction::Classification(c) = answer.prediction else { panic!("iris is a classifier") };
     assert_eq!((c.label.as_str(), c.class_index), ("setosa", 0));
 }

@@ -33,10 +33,8 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium at 1280×900.
     pub(crate) async fn start(scripts: Scripts) -> Self {
-        let driver_bin =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
-        let chrome_bin =
-            std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        let chrome_bin = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let port = free_port();
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
@@ -69,26 +67,17 @@ impl Browser {
             args.push("--blink-settings=scriptEnabled=false".to_owned());
         }
         let capabilities = json!({"goog:chromeOptions": {"binary": chrome_bin, "args": args}});
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("a JSON object literal")
-        };
+        let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object literal") };
 
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = String::new();
         // chromedriver takes a moment to listen; give it up to 15 s.
         for _ in 0..150 {
-            match ClientBuilder::new(connector.clone())
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
+            match ClientBuilder::new(connector.clone()).capabilities(capabilities.clone()).connect(&url).await
             {
                 Ok(client) => {
-                    return Self {
-                        client,
-                        _driver: driver,
-                        _profile: profile,
-                    };
+                    return Self { client, _driver: driver, _profile: profile };
                 }
                 Err(e) => last_error = e.to_string(),
             }
@@ -101,10 +90,7 @@ impl Browser {
     pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         let dir = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(
-                || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
-                PathBuf::from,
-            )
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from)
             .join("screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");

@@ -20,11 +20,7 @@ async fn text(browser: &Browser, css: &str) -> String {
 }
 
 async fn fill(browser: &Browser, id: &str, value: &str) {
-    let input = browser
-        .client
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    let input = browser.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
     input.clear().await.expect("clear");
     input.send_keys(value).await.expect("type");
 }
@@ -34,11 +30,7 @@ async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
     let ui = spawn_stack().await;
     let browser = Browser::start(Scripts::Enabled).await;
 
-    browser
-        .client
-        .goto(&format!("{ui}/"))
-        .await
-        .expect("open /");
+    browser.client.goto(&format!("{ui}/")).await.expect("open /");
     // The browser's own account of the first load: every request and its bytes on the wire.
     let loaded = browser
         .client
@@ -50,10 +42,7 @@ async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
         )
         .await
         .expect("performance entries");
-    let (requests, bytes) = (
-        loaded[0].as_u64().expect("count"),
-        loaded[1].as_u64().expect("bytes"),
-    );
+    let (requests, bytes) = (loaded[0].as_u64().expect("count"), loaded[1].as_u64().expect("bytes"));
     assert!(requests <= 3, "first load made {requests} requests");
     assert!(bytes <= 30 * 1024, "first load moved {bytes} bytes");
 
@@ -80,30 +69,16 @@ async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
 
     assert_eq!(text(&browser, "#result .verdict .label").await, "virginica");
     let url = browser.client.current_url().await.expect("url");
-    assert!(
-        url.as_str().contains("petal_width=2.3"),
-        "the result has a shareable URL: {url}"
-    );
+    assert!(url.as_str().contains("petal_width=2.3"), "the result has a shareable URL: {url}");
     browser.screenshot("ui-desktop").await;
-    browser
-        .client
-        .set_window_size(360, 800)
-        .await
-        .expect("phone width");
+    browser.client.set_window_size(360, 800).await.expect("phone width");
     browser.client.goto(url.as_str()).await.expect("reload");
     let overflow: Value = browser
         .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
+        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
         .await
         .expect("layout");
-    assert_eq!(
-        overflow,
-        Value::Bool(false),
-        "the page scrolls sideways at 360 px"
-    );
+    assert_eq!(overflow, Value::Bool(false), "the page scrolls sideways at 360 px");
     browser.screenshot("ui-phone").await;
     browser.close().await;
 }
@@ -113,11 +88,7 @@ async fn an_out_of_range_value_is_explained_next_to_its_field_which_takes_the_fo
     let ui = spawn_stack().await;
     let browser = Browser::start(Scripts::Enabled).await;
 
-    browser
-        .client
-        .goto(&format!("{ui}/models/iris"))
-        .await
-        .expect("open form");
+    browser.client.goto(&format!("{ui}/models/iris")).await.expect("open form");
     fill(&browser, "f-petal_width", "9").await;
     browser
         .client
@@ -129,18 +100,8 @@ async fn an_out_of_range_value_is_explained_next_to_its_field_which_takes_the_fo
         .expect("Enter");
 
     let error = text(&browser, "#e-petal_width").await;
-    assert!(
-        error.contains("Must be between 0.1 and 4 cm; got 9."),
-        "{error}"
-    );
-    let focused = browser
-        .client
-        .active_element()
-        .await
-        .expect("focus")
-        .attr("id")
-        .await
-        .expect("id");
+    assert!(error.contains("Must be between 0.1 and 4 cm; got 9."), "{error}");
+    let focused = browser.client.active_element().await.expect("focus").attr("id").await.expect("id");
     assert_eq!(focused.as_deref(), Some("f-petal_width"));
     let kept = browser
         .client
@@ -161,11 +122,7 @@ async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboa
     let browser = Browser::start(Scripts::Disabled).await;
 
     for model in ["iris", "wine", "diabetes"] {
-        browser
-            .client
-            .goto(&format!("{ui}/models/{model}"))
-            .await
-            .expect("open form");
+        browser.client.goto(&format!("{ui}/models/{model}")).await.expect("open form");
         browser
             .client
             .find(Locator::Css(".examples a"))
@@ -179,19 +136,8 @@ async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboa
     }
 
     // Keyboard only: Tab through the fields in order, type, submit with Enter.
-    browser
-        .client
-        .goto(&format!("{ui}/models/iris"))
-        .await
-        .expect("open form");
-    browser
-        .client
-        .find(Locator::Id("f-sepal_length"))
-        .await
-        .expect("field")
-        .click()
-        .await
-        .expect("focus");
+    browser.client.goto(&format!("{ui}/models/iris")).await.expect("open form");
+    browser.client.find(Locator::Id("f-sepal_length")).await.expect("field").click().await.expect("focus");
     for (id, value) in [
         ("f-sepal_length", "4.9"),
         ("f-sepal_width", "3.1"),
@@ -199,36 +145,15 @@ async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboa
         ("f-petal_width", "0.1"),
     ] {
         let active = browser.client.active_element().await.expect("focus");
-        assert_eq!(
-            active.attr("id").await.expect("id").as_deref(),
-            Some(id),
-            "tab order"
-        );
+        assert_eq!(active.attr("id").await.expect("id").as_deref(), Some(id), "tab order");
         active.clear().await.expect("clear");
-        active
-            .send_keys(&format!("{value}{}", Key::Tab))
-            .await
-            .expect("type");
+        active.send_keys(&format!("{value}{}", Key::Tab)).await.expect("type");
     }
     let button = browser.client.active_element().await.expect("focus");
     assert_eq!(button.text().await.expect("text"), "Predict");
-    button
-        .send_keys(&Key::Enter.to_string())
-        .await
-        .expect("submit");
+    button.send_keys(&Key::Enter.to_string()).await.expect("submit");
     assert_eq!(text(&browser, "#result .verdict .label").await, "setosa");
-    let focused = browser
-        .client
-        .active_element()
-        .await
-        .expect("focus")
-        .attr("id")
-        .await
-        .expect("id");
-    assert_eq!(
-        focused.as_deref(),
-        Some("result"),
-        "the prediction takes the focus"
-    );
+    let focused = browser.client.active_element().await.expect("focus").attr("id").await.expect("id");
+    assert_eq!(focused.as_deref(), Some("result"), "the prediction takes the focus");
     browser.close().await;
 }

@@ -12,9 +12,7 @@ pub(crate) fn models_dir() -> PathBuf {
 
 /// Starts the API and returns its base URL.
 pub(crate) async fn spawn_api() -> String {
-    let app = App::build(Settings::for_models_dir(models_dir()))
-        .await
-        .expect("Failed to build the API");
+    let app = App::build(Settings::for_models_dir(models_dir())).await.expect("Failed to build the API");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     url
@@ -24,9 +22,7 @@ pub(crate) async fn spawn_api() -> String {
 pub(crate) async fn spawn_stack() -> String {
     let api_url = spawn_api().await;
     let settings = ui::config::Settings::for_api(api_url.parse().expect("API URL"));
-    let app = ui::startup::App::build(settings)
-        .await
-        .expect("Failed to build the UI");
+    let app = ui::startup::App::build(settings).await.expect("Failed to build the UI");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     url

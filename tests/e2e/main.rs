@@ -2,6 +2,7 @@
 //! and a real browser (headless Chromium through WebDriver) for the UI.
 
 mod api_journey;
+mod blueprint;
 mod browser;
 mod browser_journeys;
 mod helpers;
