@@ -14,7 +14,11 @@ pub(crate) struct Browser {
     pub(crate) client: Client,
     _driver: Child,
     _profile: PathBuf,
+    // One browser at a time: two cores cannot run several without timeouts.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether pages may run JavaScript (ours never need it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,7 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium at 1280×900.
     pub(crate) async fn start(scripts: Scripts) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
         let chrome_bin = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let port = free_port();
@@ -77,7 +82,7 @@ impl Browser {
             match ClientBuilder::new(connector.clone()).capabilities(capabilities.clone()).connect(&url).await
             {
                 Ok(client) => {
-                    return Self { client, _driver: driver, _profile: profile };
+                    return Self { client, _driver: driver, _profile: profile, _turn: turn };
                 }
                 Err(e) => last_error = e.to_string(),
             }

@@ -8,10 +8,13 @@ use serde_json::Value;
 use crate::browser::{Browser, Scripts};
 use crate::helpers::spawn_stack;
 
+/// The text of `css`, waiting for it: after a click the next page may still be loading.
 async fn text(browser: &Browser, css: &str) -> String {
     browser
         .client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
@@ -20,7 +23,13 @@ async fn text(browser: &Browser, css: &str) -> String {
 }
 
 async fn fill(browser: &Browser, id: &str, value: &str) {
-    let input = browser.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    let input = browser
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
     input.clear().await.expect("clear");
     input.send_keys(value).await.expect("type");
 }
@@ -155,5 +164,38 @@ async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboa
     assert_eq!(text(&browser, "#result .verdict .label").await, "setosa");
     let focused = browser.client.active_element().await.expect("focus").attr("id").await.expect("id");
     assert_eq!(focused.as_deref(), Some("result"), "the prediction takes the focus");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_api_docs_render_offline_and_load_nothing_from_elsewhere() {
+    let api = crate::helpers::spawn_api().await;
+    let browser = Browser::start(Scripts::Enabled).await;
+
+    browser.client.goto(&format!("{api}/docs/")).await.expect("open /docs/");
+    let title = browser
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Css(".swagger-ui .info .title"))
+        .await
+        .expect("Swagger UI rendered the document")
+        .text()
+        .await
+        .expect("title");
+    assert!(title.contains("modelserve prediction API"), "{title}");
+    let operations = browser.client.find_all(Locator::Css(".opblock")).await.expect("operations");
+    assert!(operations.len() >= 9, "only {} operations shown", operations.len());
+    let urls = browser
+        .client
+        .execute("return performance.getEntriesByType('resource').map(e => e.name);", vec![])
+        .await
+        .expect("resources");
+    let urls: Vec<&str> = urls.as_array().expect("array").iter().filter_map(Value::as_str).collect();
+    assert!(urls.iter().any(|u| u.ends_with("/openapi.json")), "{urls:?}");
+    for url in &urls {
+        assert!(url.starts_with(&api), "the docs page requested {url}");
+    }
+    browser.screenshot("api-docs").await;
     browser.close().await;
 }

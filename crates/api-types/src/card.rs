@@ -13,6 +13,7 @@ use validator::{Validate, ValidationError};
 
 /// What kind of answer a model gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     /// One of a fixed set of classes, with a probability for each.
@@ -23,6 +24,7 @@ pub enum Task {
 
 /// Everything the API serves about one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[validate(schema(function = "check_card", skip_on_field_errors = false))]
 pub struct ModelCard {
@@ -62,6 +64,7 @@ pub struct ModelCard {
 
 /// Names of the ONNX graph's input and outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OnnxIo {
     /// The float input of shape `[N, features]`.
@@ -80,6 +83,7 @@ pub struct OnnxIo {
 
 /// The quantity a regressor predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegressionOutput {
     /// Its name, e.g. `progression`.
@@ -99,6 +103,7 @@ pub struct RegressionOutput {
 
 /// One input feature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[validate(schema(function = "check_feature", skip_on_field_errors = false))]
 pub struct FeatureSpec {
@@ -129,6 +134,7 @@ pub struct FeatureSpec {
 
 /// One accepted value of a coded categorical feature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
     /// The number the model takes.
@@ -139,6 +145,7 @@ pub struct Choice {
 
 /// A ready-made row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     /// What it is.
@@ -149,6 +156,7 @@ pub struct Example {
 
 /// Where a model came from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
     /// The training data.
@@ -179,6 +187,7 @@ pub struct Provenance {
 
 /// `GET /models`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelList {
     /// The model `POST /predict` uses.
     pub default_model: String,
@@ -188,6 +197,7 @@ pub struct ModelList {
 
 /// `GET /models/{name}`: the card plus the graph's tensor signature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelDetails {
     /// The card.
     #[serde(flatten)]
@@ -198,6 +208,7 @@ pub struct ModelDetails {
 
 /// The tensors a loaded graph takes and gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     /// The input tensor.
     pub input: TensorSpec,
@@ -207,6 +218,7 @@ pub struct Signature {
 
 /// A tensor's name, element type and shape (`null` for the batch dimension).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TensorSpec {
     /// Its name in the graph.
     pub name: String,

@@ -11,6 +11,7 @@ pub type Instance = IndexMap<String, f64>;
 
 /// `POST /models/{name}/predict/batch`: rows to predict, answered in the same order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest<T = Instance> {
     /// One entry per row; 1 to the server's `MAX_BATCH`.
@@ -19,6 +20,7 @@ pub struct BatchRequest<T = Instance> {
 
 /// The answer for one row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Prediction {
     /// A classifier's answer.
@@ -29,6 +31,7 @@ pub enum Prediction {
 
 /// A classifier's answer for one row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassPrediction {
     /// The most probable class's name.
     pub label: String,
@@ -40,6 +43,7 @@ pub struct ClassPrediction {
 
 /// A regressor's answer for one row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegressionPrediction {
     /// The predicted value.
     pub value: f32,
@@ -50,6 +54,7 @@ pub struct RegressionPrediction {
 
 /// `POST /predict` and `POST /models/{name}/predict`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredictResponse {
     /// The model that answered.
     pub model: String,
@@ -62,6 +67,7 @@ pub struct PredictResponse {
 
 /// `POST /predict/batch` and `POST /models/{name}/predict/batch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchPredictResponse {
     /// The model that answered.
     pub model: String,

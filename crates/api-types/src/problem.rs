@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An `application/problem+json` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI reference naming the kind of problem.
     #[serde(rename = "type")]
@@ -24,6 +25,7 @@ pub struct Problem {
 
 /// One problem in the request, located precisely.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Where it is: `["body", "instances", 3, "petal_width"]`.
     pub loc: Vec<LocPart>,
@@ -39,6 +41,7 @@ pub struct FieldError {
 
 /// One step of a location: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LocPart {
     /// A position in an array.
@@ -67,6 +70,7 @@ impl From<usize> for LocPart {
 
 /// The machine-readable kinds of field problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldErrorKind {
     /// A required feature is absent.
@@ -87,6 +91,7 @@ pub enum FieldErrorKind {
 
 /// What a field accepts.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Allowed {
     /// The smallest accepted value (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /healthz`: the process is up and answering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `"ok"` when the endpoint answers.
     pub status: String,
@@ -11,6 +12,7 @@ pub struct Health {
 
 /// `GET /readyz`: every model is loaded and optimized, so predictions can be served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// `"ready"` when the endpoint answers 200.
     pub status: String,

@@ -61,6 +61,26 @@ pub struct Settings {
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
 
+    /// Largest request body accepted, in bytes; default: 64 KiB + 1 KiB per MAX_BATCH row.
+    #[arg(long, env = "BODY_LIMIT_BYTES")]
+    pub body_limit_bytes: Option<usize>,
+
+    /// Milliseconds a request may take, reading its body included, before a 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
+
+    /// Seconds a client may take to send its request headers before the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_secs: u64,
+
+    /// Prediction requests served at once; past it, 503 with Retry-After at once.
+    #[arg(long, env = "MAX_CONCURRENT_PREDICTIONS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_predictions: u32,
+
+    /// Comma-separated origins allowed to call the API from a browser (CORS); empty: CORS off.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
@@ -84,7 +104,22 @@ impl Settings {
             max_batch: 10_000,
             shutdown_timeout_secs: 25,
             api_key: None,
+            body_limit_bytes: None,
+            request_timeout_ms: 30_000,
+            header_read_timeout_secs: 10,
+            max_concurrent_predictions: 64,
+            cors_origins: Vec::new(),
         }
+    }
+
+    /// The largest body accepted, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit_bytes.unwrap_or(64 * 1024 + self.max_batch as usize * 1024)
+    }
+
+    /// The configured CORS origins, blanks dropped.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect()
     }
 
     /// How long in-flight requests may take to finish once a stop is asked for.

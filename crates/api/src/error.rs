@@ -47,6 +47,15 @@ pub enum ApiError {
     /// 405: the route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 503: too many requests in progress; retry in a moment.
+    #[error("the server is busy")]
+    Overloaded,
+    /// 503: the request took longer than the configured limit.
+    #[error("the request took longer than {limit:?}")]
+    TimedOut {
+        /// The configured limit.
+        limit: std::time::Duration,
+    },
     /// 500: our fault; the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -74,6 +83,7 @@ impl ApiError {
             Self::ModelNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Overloaded | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +139,22 @@ impl ApiError {
                 "send the header Authorization: Bearer <API_KEY> with prediction requests".to_owned(),
                 vec![],
             ),
+            Self::Overloaded => (
+                "overloaded",
+                "The server is busy",
+                "too many requests are in progress; retry after the number of seconds in Retry-After"
+                    .to_owned(),
+                vec![],
+            ),
+            Self::TimedOut { limit } => (
+                "timeout",
+                "The request took too long",
+                format!(
+                    "the request was not answered within {} ms; send fewer rows per request",
+                    limit.as_millis()
+                ),
+                vec![],
+            ),
             Self::Internal(_) => (
                 "internal",
                 "Internal server error",
@@ -142,27 +168,39 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
-            request_id: None,
+            request_id: crate::request_id::current(),
         }
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let Self::Internal(err) = &self {
-            tracing::error!(error = format!("{err:#}"), "request failed");
-        }
+    /// The problem+json response, without logging (see `into_response`).
+    pub fn into_problem_response(self) -> Response {
         let status = self.status();
         let mut response = (status, ApiJson(self.to_problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static(r#"Bearer realm="predictions""#),
-            );
+        match self {
+            Self::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(r#"Bearer realm="predictions""#),
+                );
+            }
+            Self::Overloaded => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Logs an internal error's whole cause chain, once, then answers opaquely.
+    fn into_response(self) -> Response {
+        if let Self::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "request failed");
+        }
+        self.into_problem_response()
     }
 }
 

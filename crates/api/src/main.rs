@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
         };
     }
     telemetry::init(settings.log_format);
+    telemetry::log_panics();
     let result = match App::build(settings).await {
         Ok(app) => app.run_until_stopped().await,
         Err(err) => Err(err),

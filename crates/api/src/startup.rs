@@ -8,16 +8,14 @@ use anyhow::{Context, Result};
 use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::model::Registry;
-use crate::routes::api_router;
+use crate::routes::{RouterOptions, api_router};
+use crate::server::{ConnectionLimits, serve};
 use crate::state::AppState;
-
-/// Bytes a batch row may take on the wire; the body limit grows with `MAX_BATCH`.
-const BYTES_PER_ROW: usize = 1024;
-/// Room for the envelope and small requests.
-const BASE_BODY_LIMIT: usize = 64 * 1024;
 
 /// A service whose models are loaded and whose port is bound, ready to serve.
 #[derive(Debug)]
@@ -25,7 +23,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     started: Instant,
-    shutdown_timeout: Duration,
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -34,19 +32,36 @@ impl App {
     /// A bad model fails here, before anything listens; the bound port is
     /// known as soon as this returns (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self> {
+        Self::build_with_routes(settings, Router::new()).await
+    }
+
+    /// [`App::build`] with `extra` routes served behind the same layers. Tests
+    /// use it to exercise the layers with handlers the API does not have.
+    pub async fn build_with_routes(settings: Settings, extra: Router<AppState>) -> Result<Self> {
         let started = Instant::now();
         let dir = settings.models_dir.clone();
         let default_model = settings.default_model.clone();
         let registry = tokio::task::spawn_blocking(move || Registry::load(&dir, &default_model))
             .await
             .context("the model-loading task failed")??;
-        let max_batch = settings.max_batch as usize;
-        let api_key = settings.api_key.clone().filter(|k| !k.expose_secret().is_empty()).map(Arc::new);
-        let state = AppState { registry: Arc::new(registry), max_batch, api_key };
-        let router = api_router(state, BASE_BODY_LIMIT + max_batch * BYTES_PER_ROW);
+        let state = AppState {
+            registry: Arc::new(registry),
+            max_batch: settings.max_batch as usize,
+            api_key: settings.api_key.clone().filter(|k| !k.expose_secret().is_empty()).map(Arc::new),
+            metrics: Arc::new(Metrics::new()),
+            prediction_permits: Arc::new(Semaphore::new(settings.max_concurrent_predictions as usize)),
+            request_timeout: Duration::from_millis(settings.request_timeout_ms),
+        };
+        let options =
+            RouterOptions { body_limit: settings.body_limit(), cors_origins: settings.cors_origins() };
+        let router = api_router(state, &options, extra)?;
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
-        Ok(Self { listener, router, started, shutdown_timeout: settings.shutdown_timeout() })
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
+            drain_timeout: settings.shutdown_timeout(),
+        };
+        Ok(Self { listener, router, started, limits })
     }
 
     /// The bound port.
@@ -60,24 +75,7 @@ impl App {
         let addr = self.listener.local_addr().context("Failed to read the bound address")?;
         // What a free-plan wake-up costs: from loading models to ready, in milliseconds.
         tracing::info!(%addr, startup_ms = self.started.elapsed().as_millis() as u64, "ready");
-        let (stopping, stop_asked) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(());
-        });
-        let timeout = self.shutdown_timeout;
-        let deadline = async move {
-            match stop_asked.await {
-                Ok(()) => tokio::time::sleep(timeout).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            served = server => served.context("the server failed")?,
-            () = deadline => {
-                tracing::warn!(timeout_secs = timeout.as_secs(), "in-flight requests did not finish in time");
-            }
-        }
+        serve(self.listener, self.router, self.limits, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -1,9 +1,13 @@
 //! `AppState`: what every handler can reach, cheap to clone.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::FromRef;
 use secrecy::SecretString;
+use tokio::sync::Semaphore;
 
+use crate::metrics::Metrics;
 use crate::model::Registry;
 
 /// Shared, read-only state of the running service.
@@ -15,4 +19,28 @@ pub struct AppState {
     pub max_batch: usize,
     /// The key prediction requests must carry, if any.
     pub api_key: Option<Arc<SecretString>>,
+    /// What the service counts.
+    pub metrics: Arc<Metrics>,
+    /// Admission for prediction requests.
+    pub prediction_permits: Arc<Semaphore>,
+    /// How long one request may take.
+    pub request_timeout: Duration,
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Semaphore> {
+    fn from_ref(state: &AppState) -> Self {
+        state.prediction_permits.clone()
+    }
+}
+
+impl FromRef<AppState> for Duration {
+    fn from_ref(state: &AppState) -> Self {
+        state.request_timeout
+    }
 }

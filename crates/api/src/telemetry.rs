@@ -4,6 +4,21 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Logs panics through tracing, once, with the span they happened in (and
+/// so the request id); replaces the default hook's bare stderr line.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "<non-string panic payload>".to_owned());
+        tracing::error!(%location, %message, "panic");
+    }));
+}
+
 /// Installs the global subscriber. `RUST_LOG` overrides the default `info` level.
 ///
 /// Safe to call more than once (tests do): later calls leave the first subscriber in place.

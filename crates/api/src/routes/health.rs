@@ -1,23 +1,25 @@
 //! Liveness and readiness.
 
 use api_types::{Health, Readiness};
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiJson;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health)).route("/readyz", get(ready))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
 }
 
 /// The process answers. Never touches the models.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is up", body = Health)))]
 async fn health() -> ApiJson<Health> {
     ApiJson(Health { status: "ok".to_owned() })
 }
 
-/// Models are loaded before the listener serves, so answering means ready.
+/// Every model is loaded: models load before the listener serves, so answering means ready.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Models are loaded and predictions can be served", body = Readiness)))]
 async fn ready(State(state): State<AppState>) -> ApiJson<Readiness> {
     ApiJson(Readiness {
         status: "ready".to_owned(),

@@ -2,20 +2,22 @@
 
 use std::sync::Arc;
 
-use api_types::{ModelDetails, ModelList};
-use axum::Router;
+use api_types::{ModelDetails, ModelList, Problem};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiJson};
 use crate::model::LoadedModel;
 use crate::state::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/models", get(list)).route("/models/{name}", get(show))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show))
 }
 
+/// Every model's card, sorted by name, and the default model's name.
+#[utoipa::path(get, path = "/models", tag = "models", responses((status = 200, description = "All model cards", body = ModelList)))]
 async fn list(State(state): State<AppState>) -> ApiJson<ModelList> {
     ApiJson(ModelList {
         default_model: state.registry.default_name().to_owned(),
@@ -23,6 +25,17 @@ async fn list(State(state): State<AppState>) -> ApiJson<ModelList> {
     })
 }
 
+/// One model's card and the tensor signature of its loaded graph.
+#[utoipa::path(
+    get,
+    path = "/models/{name}",
+    tag = "models",
+    params(("name" = String, Path, description = "The model's name")),
+    responses(
+        (status = 200, description = "The card and signature", body = ModelDetails),
+        (status = 404, description = "No such model; the detail lists the real ones", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn show(NamedModel(model): NamedModel) -> ApiJson<ModelDetails> {
     ApiJson(model.details())
 }

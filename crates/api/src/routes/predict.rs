@@ -1,20 +1,26 @@
 //! Predictions over JSON: one row or a batch, for the default or a named model.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use api_types::{
-    BatchPredictResponse, BatchRequest, ClassPrediction, PredictResponse, Prediction, RegressionPrediction,
+    BatchPredictResponse, BatchRequest, ClassPrediction, Instance, PredictResponse, Prediction, Problem,
+    RegressionPrediction,
 };
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
+use axum::middleware;
 use serde_json::Value;
 use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::models::NamedModel;
+use crate::auth::require_api_key;
 use crate::domain::FeatureMatrix;
 use crate::error::{ApiError, ApiJson};
+use crate::limits::shed_load;
+use crate::metrics::Metrics;
 use crate::model::{LoadedModel, ModelOutput};
 use crate::state::AppState;
 
@@ -22,47 +28,125 @@ use crate::state::AppState;
 /// microseconds, less than a hand-off to the blocking pool would cost.
 const INLINE_MAX_ROWS: usize = 16;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/predict", post(predict_default))
-        .route("/predict/batch", post(predict_batch_default))
-        .route("/models/{name}/predict", post(predict))
-        .route("/models/{name}/predict/batch", post(predict_batch))
+/// The prediction endpoints, behind the API key (if set) and load shedding.
+pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(predict_default))
+        .routes(routes!(predict_batch_default))
+        .routes(routes!(predict))
+        .routes(routes!(predict_batch))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
 }
 
+/// One row for the default model: a JSON object of feature name → number.
+#[utoipa::path(
+    post,
+    path = "/predict",
+    tag = "predictions",
+    request_body(content = Instance, description = "One value per feature of the default model"),
+    responses(
+        (status = 200, description = "The prediction", body = PredictResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn predict_default(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<PredictResponse>, ApiError> {
-    predict_one(state.registry.default_model().clone(), &body).await
+    predict_one(&state.metrics, state.registry.default_model().clone(), &body).await
 }
 
+/// One row for a named model.
+#[utoipa::path(
+    post,
+    path = "/models/{name}/predict",
+    tag = "predictions",
+    params(("name" = String, Path, description = "The model's name")),
+    request_body(content = Instance, description = "One value per feature of the model"),
+    responses(
+        (status = 200, description = "The prediction", body = PredictResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn predict(
+    State(state): State<AppState>,
     NamedModel(model): NamedModel,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<PredictResponse>, ApiError> {
-    predict_one(model, &body).await
+    predict_one(&state.metrics, model, &body).await
 }
 
+/// Up to MAX_BATCH rows for the default model, answered in order.
+#[utoipa::path(
+    post,
+    path = "/predict/batch",
+    tag = "predictions",
+    request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
+    responses(
+        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn predict_batch_default(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<BatchRequest<Value>>,
 ) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    predict_many(state.registry.default_model().clone(), &body.instances, state.max_batch).await
+    predict_many(&state.metrics, state.registry.default_model().clone(), &body.instances, state.max_batch)
+        .await
 }
 
+/// Up to MAX_BATCH rows for a named model, answered in order.
+#[utoipa::path(
+    post,
+    path = "/models/{name}/predict/batch",
+    tag = "predictions",
+    params(("name" = String, Path, description = "The model's name")),
+    request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
+    responses(
+        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn predict_batch(
     State(state): State<AppState>,
     NamedModel(model): NamedModel,
     ApiJson(body): ApiJson<BatchRequest<Value>>,
 ) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    predict_many(model, &body.instances, state.max_batch).await
+    predict_many(&state.metrics, model, &body.instances, state.max_batch).await
 }
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
-async fn predict_one(model: Arc<LoadedModel>, body: &Value) -> Result<ApiJson<PredictResponse>, ApiError> {
+async fn predict_one(
+    metrics: &Metrics,
+    model: Arc<LoadedModel>,
+    body: &Value,
+) -> Result<ApiJson<PredictResponse>, ApiError> {
     let rows = model.schema().parse_instance(body).map_err(ApiError::invalid)?;
-    let output = infer(model.clone(), rows).await?;
+    let (output, took) = infer(model.clone(), rows).await?;
+    metrics.record_prediction(&model.card().name, 1, took);
     let prediction = predictions(&model, output).into_iter().next().context("the graph returned no row")?;
     Ok(ApiJson(PredictResponse {
         model: model.card().name.clone(),
@@ -73,12 +157,15 @@ async fn predict_one(model: Arc<LoadedModel>, body: &Value) -> Result<ApiJson<Pr
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = instances.len()))]
 async fn predict_many(
+    metrics: &Metrics,
     model: Arc<LoadedModel>,
     instances: &[Value],
     max_batch: usize,
 ) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
     let rows = model.schema().parse_batch(instances, max_batch).map_err(ApiError::invalid)?;
-    let output = infer(model.clone(), rows).await?;
+    let count = rows.rows();
+    let (output, took) = infer(model.clone(), rows).await?;
+    metrics.record_prediction(&model.card().name, count, took);
     Ok(ApiJson(BatchPredictResponse {
         model: model.card().name.clone(),
         model_version: model.card().version.clone(),
@@ -86,13 +173,19 @@ async fn predict_many(
     }))
 }
 
-/// Runs the graph, off the async workers when the batch is large enough to matter.
-async fn infer(model: Arc<LoadedModel>, rows: FeatureMatrix) -> Result<ModelOutput, ApiError> {
-    if rows.rows() <= INLINE_MAX_ROWS {
-        return Ok(model.graph().run(rows)?);
+/// Runs the graph, off the async workers when the batch is large enough to
+/// matter; also says how long the model itself took.
+async fn infer(model: Arc<LoadedModel>, rows: FeatureMatrix) -> Result<(ModelOutput, Duration), ApiError> {
+    let inline = rows.rows() <= INLINE_MAX_ROWS;
+    let run = move || {
+        let started = Instant::now();
+        model.graph().run(rows).map(|output| (output, started.elapsed()))
+    };
+    if inline {
+        return Ok(run()?);
     }
     let span = tracing::Span::current();
-    let output = tokio::task::spawn_blocking(move || span.in_scope(|| model.graph().run(rows)))
+    let output = tokio::task::spawn_blocking(move || span.in_scope(run))
         .in_current_span()
         .await
         .context("the inference task failed")??;

@@ -31,6 +31,8 @@ pub(crate) struct TestApp {
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) www_authenticate: Option<String>,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) allow_origin: Option<String>,
     pub(crate) content_type: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Value,
@@ -43,14 +45,57 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts the API with the given settings (port 0 keeps tests apart).
 pub(crate) async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_with_routes(settings, axum::Router::new()).await
+}
+
+/// Starts the API with extra routes behind the same layers.
+pub(crate) async fn spawn_app_with_routes(
+    settings: Settings,
+    extra: axum::Router<api::state::AppState>,
+) -> TestApp {
     init_logs();
-    let app = App::build(settings).await.expect("Failed to build the app");
+    let app = App::build_with_routes(settings, extra).await.expect("Failed to build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp { address, client: reqwest::Client::new() }
 }
 
 impl TestApp {
+    /// A client for an app already running at `addr`.
+    pub(crate) fn at(addr: std::net::SocketAddr) -> Self {
+        Self { address: format!("http://{addr}"), client: reqwest::Client::new() }
+    }
+
+    /// The app's address, for raw TCP.
+    pub(crate) fn socket_addr(&self) -> std::net::SocketAddr {
+        self.address.trim_start_matches("http://").parse().expect("socket address")
+    }
+
+    /// `GET path` with a request id.
+    pub(crate) async fn get_path_with_request_id(&self, path: &str, id: &str) -> Reply {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("GET failed");
+        Self::reply(response).await
+    }
+
+    /// A CORS preflight for a POST to `path` from `origin`.
+    pub(crate) async fn preflight(&self, path: &str, origin: &str) -> Reply {
+        let response = self
+            .client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", self.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .expect("OPTIONS failed");
+        Self::reply(response).await
+    }
     async fn reply(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
         let header =
@@ -58,9 +103,11 @@ impl TestApp {
         let content_type = header("content-type").unwrap_or_default();
         let request_id = header("x-request-id");
         let www_authenticate = header("www-authenticate");
+        let retry_after = header("retry-after");
+        let allow_origin = header("access-control-allow-origin");
         let text = response.text().await.expect("Failed to read the body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, www_authenticate, content_type, request_id, body }
+        Reply { status, www_authenticate, retry_after, allow_origin, content_type, request_id, body }
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -111,6 +158,30 @@ impl TestApp {
             .await
             .expect("GET failed");
         Self::reply(response).await
+    }
+
+    pub(crate) async fn get_openapi(&self) -> Reply {
+        self.get("/openapi.json").await
+    }
+
+    pub(crate) async fn get_docs_page(&self) -> Reply {
+        self.get("/docs/").await
+    }
+
+    pub(crate) async fn get_docs_asset(&self, file: &str) -> Reply {
+        self.get(&format!("/docs/{file}")).await
+    }
+
+    pub(crate) async fn get_metrics(&self) -> Reply {
+        self.get("/metrics").await
+    }
+
+    /// The status `method path` answers with an empty body (for route discovery).
+    pub(crate) async fn request_status(&self, method: &str, path: &str) -> u16 {
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let response =
+            self.client.request(method, format!("{}{path}", self.address)).send().await.expect("request");
+        response.status().as_u16()
     }
 
     pub(crate) async fn get_ready(&self) -> Reply {

@@ -1,0 +1,73 @@
+//! The HTTP/1.1 server loop: hyper with a header-read timeout (axum's own
+//! `serve` has none, so a slow client could hold a connection forever) and
+//! a graceful, bounded drain on shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Result;
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// How the server treats connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Time a client gets to send its request headers.
+    pub header_read_timeout: Duration,
+    /// Time in-flight requests get to finish once `stop` resolves.
+    pub drain_timeout: Duration,
+}
+
+/// Serves `router` on `listener` until `stop` resolves, then stops accepting
+/// and waits for open connections to finish their requests, at most `drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()>,
+) -> Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(
+                    router.clone().map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
+                );
+                let mut builder = http1::Builder::new();
+                builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+                let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(err) = connection.await {
+                        tracing::debug!(error = %err, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.drain_timeout) => {
+            tracing::warn!(timeout_secs = limits.drain_timeout.as_secs(), "in-flight requests did not finish in time");
+        }
+    }
+    Ok(())
+}

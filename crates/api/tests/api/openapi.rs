@@ -1,0 +1,116 @@
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+fn readme_endpoints() -> BTreeSet<(String, String)> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    readme
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split_once('`').map(|(endpoint, _)| endpoint.to_owned()))
+        .filter_map(|endpoint| {
+            let (method, path) = endpoint.split_once(' ')?;
+            matches!(method, "GET" | "POST").then(|| (method.to_lowercase(), path.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_openapi_3_1() {
+    let app = spawn_app().await;
+    let schema: Value = serde_json::from_str(include_str!("fixtures/openapi-3.1-schema.json"))
+        .expect("vendored OpenAPI 3.1 schema");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+
+    let reply = app.get_openapi().await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["openapi"], "3.1.0");
+    let problems: Vec<String> =
+        validator.iter_errors(&reply.body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn every_route_the_api_serves_is_documented_and_listed_in_the_readme() {
+    let app = spawn_app().await;
+
+    let reply = app.get_openapi().await;
+
+    let mut documented = BTreeSet::new();
+    for (path, item) in reply.body["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    // The document itself and the page that renders it.
+    documented.insert(("get".to_owned(), "/openapi.json".to_owned()));
+    documented.insert(("get".to_owned(), "/docs".to_owned()));
+    assert_eq!(
+        documented,
+        readme_endpoints(),
+        "the README's endpoint table and the OpenAPI document disagree"
+    );
+    for (method, path) in &documented {
+        let concrete = path.replace("{name}", "iris");
+        let status = app.request_status(method, &concrete).await;
+        assert!(status != 404 && status != 405, "{method} {path} is documented but answers {status}");
+    }
+}
+
+#[tokio::test]
+async fn the_error_body_is_a_documented_schema_on_every_prediction_endpoint() {
+    let app = spawn_app().await;
+
+    let reply = app.get_openapi().await;
+
+    let problem = &reply.body["components"]["schemas"]["Problem"];
+    for field in ["type", "title", "status", "detail", "errors"] {
+        assert!(problem["properties"][field].is_object(), "Problem lacks {field}");
+    }
+    for path in ["/predict", "/predict/batch", "/models/{name}/predict", "/models/{name}/predict/batch"] {
+        let invalid =
+            &reply.body["paths"][path]["post"]["responses"]["422"]["content"]["application/problem+json"];
+        assert!(
+            invalid["schema"]["$ref"].as_str().is_some_and(|r| r.ends_with("/Problem")),
+            "{path}: {invalid}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_examples_come_from_the_model_cards() {
+    let app = spawn_app().await;
+    let card = app.get_model("iris").await.body;
+
+    let reply = app.get_openapi().await;
+
+    let examples =
+        &reply.body["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"];
+    let first = &card["examples"][0];
+    let shown = &examples[format!("iris: {}", first["label"].as_str().expect("label"))]["value"];
+    assert_eq!(shown, &first["values"]);
+    let names = &reply.body["paths"]["/models/{name}/predict"]["post"]["parameters"][0]["schema"]["enum"];
+    assert_eq!(names, &serde_json::json!(["diabetes", "iris", "wine"]));
+}
+
+#[tokio::test]
+async fn the_interactive_docs_are_served_by_the_api_itself() {
+    let app = spawn_app().await;
+
+    let page = app.get_docs_page().await;
+
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().expect("html");
+    assert!(html.contains("swagger-ui-bundle.js"), "{html}");
+    assert!(!html.contains("https://"), "the page references another origin");
+    let initializer = app.get_docs_asset("swagger-initializer.js").await;
+    let script = initializer.body.as_str().expect("js");
+    assert!(script.contains("/openapi.json"));
+    assert!(
+        script.contains(r#""validatorUrl": "none""#) || script.contains(r#""validatorUrl":"none""#),
+        "{script}"
+    );
+}
