@@ -31,8 +31,8 @@ import skl2onnx
 import sklearn
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
-from sklearn.datasets import load_diabetes, load_iris, load_wine
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
@@ -87,6 +87,52 @@ def iris_data() -> tuple[np.ndarray, np.ndarray]:
 def wine_data() -> tuple[np.ndarray, np.ndarray]:
     d = load_wine()
     return d.data.astype(np.float32), d.target.astype(np.int64)
+
+
+def cancer_data() -> tuple[np.ndarray, np.ndarray]:
+    d = load_breast_cancer()
+    # sklearn codes 0 = malignant, 1 = benign; the card's classes follow that order.
+    return d.data.astype(np.float32), d.target.astype(np.int64)
+
+
+def cancer_features() -> list[Feature]:
+    d = load_breast_cancer()
+    x = d.data
+    features = []
+    for i, raw in enumerate(d.feature_names):
+        name = raw.replace(" ", "_")
+        hi = float(x[:, i].max())
+        top = float(f"{hi * 1.5:.2g}") if hi > 0 else 1.0
+        step = float(f"{max(hi / 1000, 1e-4):.1g}")
+        if raw.endswith(" error"):
+            kind, what = "error", raw[: -len(" error")]
+        else:
+            kind, what = raw.split(" ", 1)  # "mean …" or "worst …"
+        descr = {
+            "mean": f"Mean {what} of the cell nuclei in the image.",
+            "error": f"Standard error of the {what} of the cell nuclei.",
+            "worst": f"Mean of the three largest values of the nuclei's {what}.",
+        }[kind]
+        features.append(Feature(name, raw.capitalize(), "", descr, 0.0, top, step))
+    return features
+
+
+def diabetes_features() -> list[Feature]:
+    return [
+            Feature("age", "Age", "years", "Age at the baseline visit.", 18.0, 90.0, 1.0),
+            Feature(
+                "sex", "Sex", "", "Sex as coded in the study; the dataset does not say which code is which.",
+                1.0, 2.0, 1.0, choices=[(1.0, "Group 1"), (2.0, "Group 2")],
+            ),
+            Feature("bmi", "Body-mass index", "kg/m²", "Body-mass index.", 15.0, 50.0, 0.1),
+            Feature("bp", "Blood pressure", "mm Hg", "Average blood pressure.", 50.0, 140.0, 0.1),
+            Feature("s1", "Total cholesterol", "mg/dL", "Total serum cholesterol (tc).", 90.0, 320.0, 1.0),
+            Feature("s2", "LDL cholesterol", "mg/dL", "Low-density lipoproteins (ldl).", 40.0, 250.0, 0.1),
+            Feature("s3", "HDL cholesterol", "mg/dL", "High-density lipoproteins (hdl).", 20.0, 100.0, 1.0),
+            Feature("s4", "Cholesterol / HDL", "ratio", "Total cholesterol divided by HDL (tch).", 1.0, 10.0, 0.01),
+            Feature("s5", "Log triglycerides", "log mg/dL", "Natural log of serum triglycerides (ltg).", 3.0, 6.5, 0.0001),
+            Feature("s6", "Blood sugar", "mg/dL", "Blood glucose level (glu).", 55.0, 130.0, 1.0),
+        ]
 
 
 def diabetes_data() -> tuple[np.ndarray, np.ndarray]:
@@ -180,21 +226,44 @@ SPECS = [
         load=diabetes_data,
         build=LinearRegression,
         test_size=0.2,
-        features=[
-            Feature("age", "Age", "years", "Age at the baseline visit.", 18.0, 90.0, 1.0),
-            Feature(
-                "sex", "Sex", "", "Sex as coded in the study; the dataset does not say which code is which.",
-                1.0, 2.0, 1.0, choices=[(1.0, "Group 1"), (2.0, "Group 2")],
-            ),
-            Feature("bmi", "Body-mass index", "kg/m²", "Body-mass index.", 15.0, 50.0, 0.1),
-            Feature("bp", "Blood pressure", "mm Hg", "Average blood pressure.", 50.0, 140.0, 0.1),
-            Feature("s1", "Total cholesterol", "mg/dL", "Total serum cholesterol (tc).", 90.0, 320.0, 1.0),
-            Feature("s2", "LDL cholesterol", "mg/dL", "Low-density lipoproteins (ldl).", 40.0, 250.0, 0.1),
-            Feature("s3", "HDL cholesterol", "mg/dL", "High-density lipoproteins (hdl).", 20.0, 100.0, 1.0),
-            Feature("s4", "Cholesterol / HDL", "ratio", "Total cholesterol divided by HDL (tch).", 1.0, 10.0, 0.01),
-            Feature("s5", "Log triglycerides", "log mg/dL", "Natural log of serum triglycerides (ltg).", 3.0, 6.5, 0.0001),
-            Feature("s6", "Blood sugar", "mg/dL", "Blood glucose level (glu).", 55.0, 130.0, 1.0),
-        ],
+        features=diabetes_features(),
+        output_name="progression",
+        output_unit="points",
+        output_description="Quantitative measure of disease progression one year after baseline (the training targets span 25 to 346).",
+        examples=[("Patient A", 0), ("Patient B", 1), ("Patient C", 2)],
+    ),
+    Spec(
+        name="cancer",
+        title="Breast tumour diagnosis",
+        description=(
+            "Tells a malignant breast tumour from a benign one using 30 measurements of cell "
+            "nuclei in a digitised image of a fine-needle aspirate. Gradient-boosted trees, "
+            "exported with skl2onnx's default options (ZipMap included)."
+        ),
+        version="1.0.0",
+        task="classification",
+        dataset="sklearn.datasets.load_breast_cancer (Wisconsin Diagnostic Breast Cancer; 569 tumours)",
+        load=cancer_data,
+        build=lambda: GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=SEED),
+        test_size=0.2,
+        features=cancer_features(),
+        classes=["malignant", "benign"],
+        examples=[("Malignant tumour", 0), ("Benign tumour", 1)],
+    ),
+    Spec(
+        name="diabetes-trees",
+        title="Diabetes progression (boosted trees)",
+        description=(
+            "The diabetes progression estimate from gradient-boosted regression trees instead "
+            "of a straight line; exported with skl2onnx's default options."
+        ),
+        version="1.0.0",
+        task="regression",
+        dataset="sklearn.datasets.load_diabetes(scaled=False) (Efron et al., 2004; 442 patients)",
+        load=diabetes_data,
+        build=lambda: GradientBoostingRegressor(n_estimators=100, max_depth=3, learning_rate=0.05, random_state=SEED),
+        test_size=0.2,
+        features=diabetes_features(),
         output_name="progression",
         output_unit="points",
         output_description="Quantitative measure of disease progression one year after baseline (the training targets span 25 to 346).",
@@ -349,6 +418,8 @@ def train_one(spec: Spec) -> None:
     if spec.task == "classification":
         label_name, prob_name = names
         labels, probs = out[label_name], out[prob_name]
+        if isinstance(probs, list):  # a default export's ZipMap: one {class: probability} per row
+            probs = np.array([[p[k] for k in sorted(p)] for p in probs], dtype=np.float32)
         assert probs.shape == (len(x_te), len(spec.classes)), probs.shape
         # The API serves the argmax of the probabilities as the label: check
         # that it always agrees with the graph's own label output.

@@ -9,6 +9,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 use tract_onnx::tract_hir::internal::DimLike;
 
+use super::onnx_ml;
 use crate::domain::FeatureMatrix;
 
 /// What a graph answers for a batch, protocol-neutral.
@@ -41,10 +42,16 @@ impl Graph {
     /// Unsupported operators only show up while optimizing, so that happens
     /// here, at start-up, never on a request.
     pub fn load(path: &Path, card: &ModelCard) -> Result<Self> {
-        let mut model = tract_onnx::onnx()
+        let mut model = onnx_ml::onnx()
             .model_for_path(path)
             .map_err(|e| anyhow!("{e:#}"))
             .context("not a readable ONNX model")?;
+        let unsupported = onnx_ml::unsupported_operators(&model);
+        ensure!(
+            unsupported.is_empty(),
+            "the graph uses operators this server does not implement: {}",
+            unsupported.join(", ")
+        );
 
         let inputs = model.input_outlets()?.to_vec();
         ensure!(inputs.len() == 1, "the graph has {} inputs; a card describes exactly one", inputs.len());

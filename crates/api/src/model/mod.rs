@@ -3,6 +3,7 @@
 //! about HTTP or JSON, so other protocols can serve the same models.
 
 mod graph;
+pub mod onnx_ml;
 mod registry;
 
 pub use graph::{Graph, ModelOutput};

@@ -17,7 +17,10 @@ async fn readyz_lists_every_shipped_model_and_the_default() {
     let reply = app.get_ready().await;
 
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.body["models"], serde_json::json!(["diabetes", "iris", "wine"]));
+    assert_eq!(
+        reply.body["models"],
+        serde_json::json!(["cancer", "diabetes", "diabetes-trees", "iris", "wine"])
+    );
     assert_eq!(reply.body["default_model"], "iris");
 }
 

@@ -11,3 +11,4 @@ mod openapi;
 mod predict;
 mod startup;
 mod validation;
+mod zoo;

@@ -100,6 +100,9 @@ async fn an_unknown_model_is_a_404_page_linking_the_real_ones() {
     assert_eq!(page.status, 404);
     assert_eq!(page.text("h1"), "No such model");
     let links: Vec<&str> = page.select(".links a").iter().filter_map(|a| a.value().attr("href")).collect();
-    assert_eq!(links, ["/models/diabetes", "/models/iris", "/models/wine"]);
+    assert_eq!(
+        links,
+        ["/models/cancer", "/models/diabetes", "/models/diabetes-trees", "/models/iris", "/models/wine"]
+    );
     assert!(!page.text(".request-id").is_empty());
 }

@@ -16,7 +16,10 @@ async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
         .iter()
         .filter_map(|a| a.value().attr("href").map(str::to_owned))
         .collect();
-    assert_eq!(links, ["/models/diabetes", "/models/iris", "/models/wine"]);
+    assert_eq!(
+        links,
+        ["/models/cancer", "/models/diabetes", "/models/diabetes-trees", "/models/iris", "/models/wine"]
+    );
     assert!(page.text(".models").contains("classification"));
     assert!(page.text(".models").contains("regression"));
 }
