@@ -1,7 +1,7 @@
 //! One ONNX graph loaded with tract, optimized once for a symbolic batch size.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use api_types::{ModelCard, Signature, Task, TensorSpec};
@@ -26,10 +26,16 @@ pub enum ModelOutput {
     Values(Vec<f32>),
 }
 
+/// Plan states kept for reuse; more than this are dropped after use.
+const POOLED_STATES: usize = 8;
+
 /// A runnable, optimized graph and the one output it serves.
 #[derive(Debug)]
 pub struct Graph {
     plan: Arc<TypedRunnableModel>,
+    /// Ready-made run states: spawning one allocates for every node, which
+    /// costs more than running a small model on one row.
+    states: Mutex<Vec<TypedSimpleState>>,
     signature: Signature,
     task: Task,
     width: usize,
@@ -141,7 +147,7 @@ impl Graph {
             },
         };
         let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
-        Ok(Self { plan, signature, task: card.task, width, classes })
+        Ok(Self { plan, states: Mutex::new(Vec::new()), signature, task: card.task, width, classes })
     }
 
     /// The input and served output as loaded.
@@ -161,11 +167,20 @@ impl Graph {
         let input: Tensor = tract_ndarray::Array2::from_shape_vec((n, self.width), rows.into_values())
             .context("Failed to shape the input tensor")?
             .into();
-        let outputs = self
-            .plan
+        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.plan.spawn().map_err(|e| anyhow!("{e:#}")).context("Failed to prepare a run")?,
+        };
+        let outputs = state
             .run(tvec!(input.into()))
             .map_err(|e| anyhow!("{e:#}"))
             .context("Failed to run the graph")?;
+        if let Ok(mut pool) = self.states.lock()
+            && pool.len() < POOLED_STATES
+        {
+            pool.push(state);
+        }
         let out = outputs.first().context("the graph returned no output")?;
         let out =
             out.cast_to::<f32>().map_err(|e| anyhow!("{e:#}")).context("Failed to read the output as f32")?;

@@ -9,7 +9,7 @@ use crate::error::ApiJson;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready)).routes(routes!(ready_alias))
 }
 
 /// The process answers. Never touches the models.
@@ -26,4 +26,10 @@ async fn ready(State(state): State<AppState>) -> ApiJson<Readiness> {
         models: state.registry.names(),
         default_model: state.registry.default_name().to_owned(),
     })
+}
+
+/// Readiness under the FastAPI peer's path, so its clients and load scripts work unchanged.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "Same as /readyz", body = Readiness)))]
+async fn ready_alias(state: State<AppState>) -> ApiJson<Readiness> {
+    ready(state).await
 }

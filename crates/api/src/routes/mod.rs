@@ -18,6 +18,7 @@ use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
+pub use predict::predictions;
 
 use crate::error::ApiError;
 use crate::limits::{cors, enforce_deadline, panic_response};

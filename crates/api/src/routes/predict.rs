@@ -193,7 +193,7 @@ async fn infer(model: Arc<LoadedModel>, rows: FeatureMatrix) -> Result<(ModelOut
 }
 
 /// Turns the graph's tensor into one answer per row, named from the card.
-fn predictions(model: &LoadedModel, output: ModelOutput) -> Vec<Prediction> {
+pub fn predictions(model: &LoadedModel, output: ModelOutput) -> Vec<Prediction> {
     let card = model.card();
     match output {
         ModelOutput::Probabilities { data, classes } => data

@@ -367,7 +367,10 @@ impl EvalOp for TreeClassifier {
 impl TypedOp for TreeClassifier {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let n = inputs[0].shape[0].clone();
-        Ok(tvec!(self.labels.datum_type().fact(std::slice::from_ref(&n)), f32::fact(&[n, self.n_classes().to_dim()])))
+        Ok(tvec!(
+            self.labels.datum_type().fact(std::slice::from_ref(&n)),
+            f32::fact(&[n, self.n_classes().to_dim()])
+        ))
     }
 
     as_op!();

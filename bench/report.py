@@ -1,0 +1,110 @@
+"""Prints the benchmark's tables (Markdown) from one results folder.
+
+Usage: python3 bench/report.py target/bench/results/<stamp>
+Reads the peer's bench.py summary (api/summary.json), criterion's estimates
+under target/criterion/, ui.json and ort.json. Stdlib only.
+"""
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+results = Path(sys.argv[1])
+criterion = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "criterion"
+
+
+def criterion_estimates() -> dict:
+    """(group, function) -> mean seconds per iteration, and elements per iteration."""
+    found = {}
+    for bench in criterion.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        est = json.loads((bench.parent / "estimates.json").read_text())
+        elements = (meta.get("throughput") or {}).get("Elements", 1)
+        found[(meta["group_id"], meta["function_id"])] = (est["mean"]["point_estimate"] / 1e9, elements)
+    return found
+
+
+def fmt(v, digits=0):
+    return "–" if v is None else f"{v:,.{digits}f}"
+
+
+est = criterion_estimates()
+api = {row["server"]: row for row in json.loads((results / "api" / "summary.json").read_text())}
+ours, uv, gu = api.get("rust-api", {}), api.get("uvicorn1", {}), api.get("gunicorn2", {})
+meta = json.loads((results / "api" / "meta.json").read_text())
+
+print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; load average at start {meta.get('loadavg_start')}; "
+      f"run {results.name} (UTC). Command: `bash bench/run.sh`.\n")
+print("### API: ours and the FastAPI peer, same iris ONNX file, interleaved\n")
+cols = [
+    ("cold start to ready (ms)", "cold_start_ms", 0),
+    ("RSS after warm-up (MiB)", "rss_warm_mib", 1),
+    ("RSS after load (MiB)", "rss_after_load_mib", 1),
+    ("`/predict` req/s (32 conn)", "single_rps", 0),
+    ("`/predict` p50 (ms)", "single_p50_ms", 2),
+    ("`/predict` p99 (ms)", "single_p99_ms", 2),
+    ("`/predict` req per CPU-second", "single_req_per_cpu_s", 0),
+    ("batch ×1000 req/s (8 conn)", "batch_rps", 1),
+    ("batch ×1000 rows/s", None, 0),
+    ("batch ×1000 p99 (ms)", "batch_p99_ms", 1),
+]
+print("| figure | rust-api | uvicorn 1 worker | gunicorn 2 workers | ours ÷ uvicorn | ours ÷ gunicorn |")
+print("|---|---:|---:|---:|---:|---:|")
+for label, key, digits in cols:
+    def get(row):
+        if key is None:
+            return row.get("batch_rps", 0) * 1000 if row else None
+        return row.get(key)
+    a, b, c = get(ours), get(uv), get(gu)
+    ratio = lambda x, y: f"{x / y:.1f}×" if x and y else "–"
+    print(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | {fmt(c, digits)} | {ratio(a, b)} | {ratio(a, c)} |")
+print(f"\n(errors: ours {ours.get('single_errors', '?')} single / {ours.get('batch_errors', '?')} batch; "
+      f"server cores used on /predict: ours {ours.get('single_cores_used')}, uvicorn {uv.get('single_cores_used')}, "
+      f"gunicorn {gu.get('single_cores_used')})\n")
+
+print("### Hot path, in process (criterion, iris)\n")
+print("| step | 1 row | 1,000 rows |")
+print("|---|---:|---:|")
+for step in ["parse and validate", "inference", "serialize response"]:
+    one, many = est.get(("iris 1 row", step)), est.get(("iris 1000 rows", step))
+    print(f"| {step} | {fmt(one[0] * 1e6, 2) if one else '–'} µs | {fmt(many[0] * 1e6, 0) if many else '–'} µs |")
+infer = est.get(("iris 1000 rows", "inference"))
+if infer and ours.get("batch_rps"):
+    ceiling = 1000 / infer[0]
+    http = ours["batch_rps"] * 1000
+    print(f"\nIn-process ceiling: {ceiling:,.0f} rows/s through the model alone; over HTTP the batch endpoint "
+          f"moved {http:,.0f} rows/s = {http / ceiling:.0%} of it.\n")
+
+ui_path = results / "ui.json"
+if ui_path.exists():
+    ui = json.loads(ui_path.read_text())
+    print("### UI (Streamlit's figures from the peer's README: 3.1 MB, 85 requests, ~2 s to the form)\n")
+    print("| figure | value |")
+    print("|---|---:|")
+    for key, label in [
+        ("first_load_requests", "first-load requests"), ("first_load_bytes", "first-load bytes (home + CSS)"),
+        ("form_bytes", "iris form page bytes"), ("result_bytes", "iris result page bytes"),
+        ("ui_cold_start_ms", "cold start to /healthz (ms)"),
+        ("result_page_rps", "result pages/s (UI → API → HTML, 8 conn)"),
+        ("result_page_p50_ms", "result page p50 (ms)"), ("result_page_p99_ms", "result page p99 (ms)"),
+        ("ui_rss_idle_mib", "UI RSS idle (MiB)"), ("ui_rss_after_load_mib", "UI RSS after load (MiB)"),
+    ]:
+        print(f"| {label} | {ui.get(key)} |")
+    print()
+
+ort_path = results / "ort.json"
+if ort_path.exists():
+    ort = json.loads(ort_path.read_text())
+    print(f"### Tree ensembles: rows/s (onnxruntime {ort['onnxruntime']} from Python, same rows, same run)\n")
+    print("| model | batch | ours | stock tract | onnxruntime | ours ÷ stock | ours ÷ onnxruntime |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for model, per_batch in ort["rows_per_s"].items():
+        for batch_label, ort_rps in per_batch.items():
+            batch = int(batch_label.split()[1])
+            def rps(engine):
+                e = est.get((f"{model}/batch {batch}", engine))
+                return e[1] / e[0] if e else None
+            a, s = rps("ours"), rps("stock tract")
+            print(f"| {model} | {batch} | {fmt(a)} | {fmt(s)} | {fmt(ort_rps)} | "
+                  f"{f'{a / s:.0f}×' if a and s else '–'} | {f'{a / ort_rps:.2f}×' if a else '–'} |")

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The benchmark: our API against the FastAPI peer (same iris ONNX file,
+# interleaved A B A B on 127.0.0.1 with wrk), the hot path and in-process
+# ceiling (criterion), the UI under load, and our tree ensembles against
+# stock tract and onnxruntime. Prints a table; keeps everything under
+# target/bench/results/<timestamp>/.
+#
+#   bash bench/run.sh            # about 10 minutes on 2 cores
+#   REPEATS=1 DURATION=5 bash bench/run.sh   # a quicker, noisier run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=target/bench
+stamp=$(date -u +%Y%m%d-%H%M%S)
+results=$out/results/$stamp
+mkdir -p "$results"
+repeats=${REPEATS:-2}
+duration=${DURATION:-10}
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "install wrk" >&2; exit 1; fi
+fi
+
+echo "== building (release)"
+cargo build --release --locked -p api -p ui
+
+echo "== the Python peer, copied somewhere writable"
+rm -rf "$out/peer"
+cp -r ../shared/peers/fastapi_streamlit "$out/peer"
+chmod -R u+w "$out/peer"
+if [ ! -x "$out/peer-venv/bin/uvicorn" ]; then
+  python3 -m venv "$out/peer-venv"
+  "$out/peer-venv/bin/pip" install --quiet --disable-pip-version-check -r "$out/peer/requirements.txt"
+fi
+python3 bench/peer_meta.py models/iris > "$out/iris-meta.json"
+
+echo "== API: ours and the peer, interleaved ($repeats repeats, ${duration}s per wrk run)"
+MODEL_PATH="$root/models/iris/model.onnx" MODEL_META="$root/$out/iris-meta.json" \
+PEER_VENV_BIN="$root/$out/peer-venv/bin" BASE_URL=http://127.0.0.1:18000 \
+  python3 "$out/peer/bench.py" --servers uvicorn1,gunicorn2 --with-peer \
+    --cmd "$root/target/release/api --host 127.0.0.1 --port 18000 --models-dir $root/models" \
+    --name rust-api --repeats "$repeats" --duration "$duration" --out "$root/$results/api"
+
+echo "== hot path and in-process ceiling (criterion)"
+cargo bench --locked -p api --bench hot_path -- --warm-up-time 1 --measurement-time 3 --noplot \
+  2>&1 | tee "$results/hot_path.txt" | grep -E "^iris|time:|thrpt:" || true
+
+echo "== UI under load"
+python3 bench/ui_load.py "$root/target/release" "$root/models" "$duration" > "$results/ui.json"
+
+echo "== tree ensembles: ours, stock tract, onnxruntime"
+if [ ! -x "$out/train-venv/bin/python" ]; then
+  python3 -m venv "$out/train-venv"
+  "$out/train-venv/bin/pip" install --quiet --disable-pip-version-check -r models/train/requirements.txt
+fi
+"$out/train-venv/bin/python" bench/trees.py "$out/trees"
+cp "$out/trees/ort.json" "$results/ort.json"
+TREE_BENCH_DIR="$root/$out/trees" cargo bench --locked -p api --bench trees -- --warm-up-time 1 --measurement-time 3 --noplot \
+  2>&1 | tee "$results/trees.txt" | grep -E "/batch|thrpt:" || true
+
+python3 bench/report.py "$results" | tee "$results/report.md"
