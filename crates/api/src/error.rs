@@ -168,7 +168,7 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
-            request_id: crate::request_id::current(),
+            request_id: crate::exchange::current_request_id(),
         }
     }
 

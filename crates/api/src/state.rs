@@ -27,20 +27,8 @@ pub struct AppState {
     pub request_timeout: Duration,
 }
 
-impl FromRef<AppState> for Arc<Metrics> {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
-
 impl FromRef<AppState> for Arc<Semaphore> {
     fn from_ref(state: &AppState) -> Self {
         state.prediction_permits.clone()
-    }
-}
-
-impl FromRef<AppState> for Duration {
-    fn from_ref(state: &AppState) -> Self {
-        state.request_timeout
     }
 }

@@ -1,6 +1,8 @@
 //! The typed HTTP client of the prediction API: the only code that knows its paths.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use api_types::{Instance, ModelDetails, ModelList, PredictResponse, Problem};
@@ -35,11 +37,20 @@ pub enum ApiClientError {
     Unexpected(String),
 }
 
+/// How long a model card is reused before it is fetched again: cards change
+/// only when the API is redeployed, and a result page then needs one API
+/// call instead of two.
+const CARD_TTL: Duration = Duration::from_secs(30);
+
+/// Model cards fetched recently, by name.
+type CardCache = Arc<Mutex<HashMap<String, (Instant, ModelDetails)>>>;
+
 /// A cheap-to-clone client bound to the API's base URL.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
     base: Url,
+    cards: CardCache,
 }
 
 impl ApiClient {
@@ -64,7 +75,7 @@ impl ApiClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Ok(Self { http, base })
+        Ok(Self { http, base, cards: CardCache::default() })
     }
 
     /// The API's base URL.
@@ -85,9 +96,21 @@ impl ApiClient {
         self.send(self.http.get(self.url(&["models"])), request_id).await
     }
 
-    /// `GET /models/{name}`.
+    /// `GET /models/{name}`, reusing a card fetched in the last [`CARD_TTL`].
     pub async fn model(&self, name: &str, request_id: &str) -> Result<ModelDetails, ApiClientError> {
-        self.send(self.http.get(self.url(&["models", name])), request_id).await
+        if let Some(card) = self.cached_card(name) {
+            return Ok(card);
+        }
+        let card: ModelDetails = self.send(self.http.get(self.url(&["models", name])), request_id).await?;
+        if let Ok(mut cards) = self.cards.lock() {
+            cards.insert(name.to_owned(), (Instant::now(), card.clone()));
+        }
+        Ok(card)
+    }
+
+    fn cached_card(&self, name: &str) -> Option<ModelDetails> {
+        let cards = self.cards.lock().ok()?;
+        cards.get(name).filter(|(at, _)| at.elapsed() < CARD_TTL).map(|(_, card)| card.clone())
     }
 
     /// `POST /models/{name}/predict`.

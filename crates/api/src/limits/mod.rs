@@ -1,5 +1,5 @@
-//! How the API protects itself: load shedding, a deadline per request,
-//! caught panics and CORS. Each answers in problem+json through `ApiError`.
+//! How the API protects itself: load shedding, caught panics and CORS
+//! (the deadline per request is in `exchange`). Each answers in problem+json through `ApiError`.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -21,15 +21,6 @@ pub async fn shed_load(State(permits): State<Arc<Semaphore>>, request: Request, 
     match permits.try_acquire() {
         Ok(_permit) => next.run(request).await,
         Err(_) => ApiError::Overloaded.into_response(),
-    }
-}
-
-/// Fails a request that takes longer than `limit` (reading a slow body
-/// included), so no client holds a worker forever.
-pub async fn enforce_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::TimedOut { limit }.into_response(),
     }
 }
 

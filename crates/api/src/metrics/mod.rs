@@ -1,15 +1,9 @@
-//! Prometheus metrics: what the service counts, and the middleware that
-//! counts every HTTP exchange by route template, method and status.
-//!
-//! It owns the registry and nothing else: handlers call its `record_*`
-//! methods, `GET /metrics` renders it.
+//! Prometheus metrics: what the service counts. It owns the registry and
+//! nothing else: `exchange` and the handlers call its `record_*` methods,
+//! `GET /metrics` renders it.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -122,6 +116,25 @@ impl Metrics {
         self.inference_seconds.get_or_create(&labels).observe(inference.as_secs_f64());
     }
 
+    /// One more request is being answered.
+    pub fn request_started(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request is no longer being answered (however it ended).
+    pub fn request_finished(&self) {
+        self.in_flight.dec();
+    }
+
+    /// Counts one answered request and its latency, by route template.
+    pub fn record_exchange(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let (method, route) = (method.to_owned(), route.to_owned());
+        self.request_seconds
+            .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+            .observe(took.as_secs_f64());
+        self.requests.get_or_create(&ExchangeLabels { method, route, status }).inc();
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -129,39 +142,6 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
-}
-
-/// Decrements the in-flight gauge however the request ends (even cancelled).
-struct InFlight(Gauge);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
-/// Counts and times every exchange, including answers made by the layers
-/// inside it (413, 503 load shedding, timeouts, caught panics).
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
-    metrics.in_flight.inc();
-    let _in_flight = InFlight(metrics.in_flight.clone());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    metrics
-        .requests
-        .get_or_create(&ExchangeLabels { method: method.clone(), route: route.clone(), status })
-        .inc();
-    metrics
-        .request_seconds
-        .get_or_create(&RouteLabels { method, route })
-        .observe(started.elapsed().as_secs_f64());
-    response
 }
 
 #[cfg(test)]

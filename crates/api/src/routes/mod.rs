@@ -8,22 +8,19 @@ mod metrics;
 mod models;
 mod predict;
 
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
 use axum::{Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
 pub use predict::predictions;
 
 use crate::error::ApiError;
-use crate::limits::{cors, enforce_deadline, panic_response};
-use crate::metrics::track;
-use crate::request_id::{REQUEST_ID_HEADER, scope};
+use crate::exchange::{Exchange, observe};
+use crate::limits::{cors, panic_response};
 use crate::state::AppState;
 
 /// What the router needs beyond the state.
@@ -36,8 +33,8 @@ pub struct RouterOptions {
 }
 
 /// The whole API: routes (plus `extra`, for tests), the docs, fallbacks,
-/// and the layers, outermost first: request id, CORS, tracing, metrics,
-/// request-id scope, caught panics, deadline, body limit.
+/// and the layers, outermost first: CORS, the exchange (request id, span,
+/// deadline, metrics), caught panics, body limit.
 pub fn api_router(
     state: AppState,
     options: &RouterOptions,
@@ -50,39 +47,18 @@ pub fn api_router(
         .merge(metrics::router())
         .split_for_parts();
     let doc = docs::enrich(&spec, &state.registry)?;
+    let exchange = Arc::new(Exchange::new(state.metrics.clone(), state.request_timeout));
 
-    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let mut router = routes
         .merge(extra)
         .merge(docs::router(doc))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(middleware::from_fn_with_state(state.request_timeout, enforce_deadline))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(scope))
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), track))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let route = req
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map_or("<unmatched>", |p| p.as_str());
-                    let id = req
-                        .extensions()
-                        .get::<RequestId>()
-                        .and_then(|id| id.header_value().to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        );
+        .layer(middleware::from_fn_with_state(exchange, observe));
     if let Some(cors) = cors(&options.cors_origins)? {
         router = router.layer(cors);
     }
-    Ok(router
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(state))
+    Ok(router.with_state(state))
 }

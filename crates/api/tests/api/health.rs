@@ -25,12 +25,14 @@ async fn readyz_lists_every_shipped_model_and_the_default() {
 }
 
 #[tokio::test]
-async fn a_response_carries_a_generated_request_id() {
+async fn every_response_carries_a_fresh_request_id() {
     let app = spawn_app().await;
 
-    let reply = app.get_health().await;
+    let first = app.get_health().await.request_id.expect("an id");
+    let second = app.get_health().await.request_id.expect("an id");
 
-    assert!(reply.request_id.is_some_and(|id| id.len() >= 32));
+    assert!(first.len() >= 16, "{first}");
+    assert_ne!(first, second, "each request gets its own id");
 }
 
 #[tokio::test]
