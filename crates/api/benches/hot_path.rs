@@ -5,10 +5,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use api::model::Registry;
-use api::routes::predictions;
-use api_types::{BatchPredictResponse, BatchRequest, PredictResponse};
+use api::routes::{BatchAnswer, SingleAnswer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn bench(c: &mut Criterion) {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
@@ -23,11 +22,9 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(rows as u64));
         let parse = |body: &[u8]| {
             if rows == 1 {
-                let value: Value = serde_json::from_slice(body).expect("json");
-                model.schema().parse_instance(&value).expect("valid")
+                model.schema().parse_instance_json(body).expect("valid")
             } else {
-                let batch: BatchRequest<Value> = serde_json::from_slice(body).expect("json");
-                model.schema().parse_batch(&batch.instances, 10_000).expect("valid")
+                model.schema().parse_batch_json(body, 10_000).expect("valid")
             }
         };
         group.bench_function("parse and validate", |b| b.iter(|| parse(black_box(body))));
@@ -38,20 +35,11 @@ fn bench(c: &mut Criterion) {
         let output = model.graph().run(matrix).expect("runs");
         group.bench_function("serialize response", |b| {
             b.iter(|| {
-                let mut answers = predictions(&model, black_box(output.clone()));
+                let output = black_box(&output);
                 if rows == 1 {
-                    let prediction = answers.pop().expect("one");
-                    serde_json::to_vec(&PredictResponse {
-                        model: "iris".into(),
-                        model_version: "1".into(),
-                        prediction,
-                    })
+                    serde_json::to_vec(&SingleAnswer::new(&model, output))
                 } else {
-                    serde_json::to_vec(&BatchPredictResponse {
-                        model: "iris".into(),
-                        model_version: "1".into(),
-                        predictions: answers,
-                    })
+                    serde_json::to_vec(&BatchAnswer::new(&model, output))
                 }
                 .expect("serializable")
             })

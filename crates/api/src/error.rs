@@ -1,14 +1,14 @@
 //! `ApiError`, the one error type of the API, and the one place that chooses
-//! statuses and writes `application/problem+json` bodies (RFC 9457).
+//! statuses and writes `application/problem+json` bodies (RFC 9457); also
+//! the body extractor whose failures it names.
 
-use api_types::{FieldError, FieldErrorKind, LocPart, Problem};
-use axum::extract::rejection::JsonRejection;
+use api_types::{FieldError, Problem};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use serde_path_to_error::Segment;
-
-use crate::domain::{Problems, bounded_key};
+use crate::domain::{BodyError, Problems};
 
 /// Everything that can go wrong serving a request, named for what the client must do.
 #[derive(Debug, thiserror::Error)]
@@ -204,52 +204,45 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
-            JsonRejection::JsonSyntaxError(e) => {
-                overflow(&e).unwrap_or_else(|| Self::MalformedBody(e.body_text()))
-            }
-            JsonRejection::JsonDataError(e) => {
-                // serde's message may quote a key from the body: keep it bounded.
-                let msg: String = e.body_text().chars().take(300).collect();
-                let error =
-                    FieldError { loc: vec!["body".into()], msg, kind: FieldErrorKind::Shape, allowed: None };
-                Self::InvalidInput { errors: vec![error], total: 1 }
-            }
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::PayloadTooLarge
-            }
-            other => Self::MalformedBody(other.body_text()),
+impl From<BodyError> for ApiError {
+    fn from(err: BodyError) -> Self {
+        match err {
+            BodyError::Malformed(msg) => Self::MalformedBody(msg),
+            BodyError::Invalid(problems) => Self::invalid(problems),
         }
     }
 }
 
-/// A number too large for a float (`1e400`) is a syntax error to serde_json,
-/// but to the client it is a value out of range: report it at its field.
-fn overflow(rejection: &dyn std::error::Error) -> Option<ApiError> {
-    let mut source = rejection.source();
-    while let Some(err) = source {
-        if let Some(e) = err.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
-            if !e.inner().to_string().starts_with("number out of range") {
-                return None;
-            }
-            let mut loc = vec![LocPart::from("body")];
-            for segment in e.path().iter() {
-                match segment {
-                    Segment::Seq { index } => loc.push(LocPart::Index(*index)),
-                    Segment::Map { key } => loc.push(bounded_key(key)),
-                    Segment::Enum { .. } | Segment::Unknown => {}
-                }
-            }
-            let msg = "must be a finite number; this one is too large to represent".to_owned();
-            let error = FieldError { loc, msg, kind: FieldErrorKind::Range, allowed: None };
-            return Some(ApiError::InvalidInput { errors: vec![error], total: 1 });
+/// A JSON request body, as bytes: the content type is checked (415) and the
+/// size limit applied (413); parsing is the model schema's job, straight
+/// from these bytes.
+#[derive(Debug)]
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| mime.trim().to_ascii_lowercase())
+            .is_some_and(|mime| {
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
         }
-        source = err.source();
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(rejection) => Err(ApiError::MalformedBody(rejection.body_text())),
+        }
     }
-    None
 }
 
 pub use json::ApiJson;
@@ -258,17 +251,12 @@ mod json {
     //! The one place `axum::Json` may be named.
     #![allow(clippy::disallowed_types)]
 
-    use axum::extract::FromRequest;
     use axum::response::{IntoResponse, Response};
     use serde::Serialize;
 
-    use super::ApiError;
-
-    /// `axum::Json` with our rejection: every body-parsing failure becomes an
-    /// [`ApiError`], so clients always get problem+json. Also the JSON response
-    /// type, so `axum::Json` appears nowhere else (`clippy.toml` enforces it).
-    #[derive(Debug, FromRequest)]
-    #[from_request(via(axum::Json), rejection(ApiError))]
+    /// A JSON response. Request bodies come in as `JsonBody`; `axum::Json`
+    /// appears nowhere else (`clippy.toml` enforces it).
+    #[derive(Debug)]
     pub struct ApiJson<T>(pub T);
 
     impl<T: Serialize> IntoResponse for ApiJson<T> {

@@ -8,14 +8,27 @@ use api::config::{Command, Settings};
 use api::startup::App;
 use api::telemetry;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Batches run on the blocking pool: as many threads as cores is enough
+    // for CPU-bound inference, and each extra thread keeps its own malloc arena.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    match tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(cores.max(2)).build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            report(&format!("cannot start the async runtime: {err}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let settings = Settings::load();
     if settings.command == Some(Command::Healthcheck) {
         return match api_types::probe::healthz(settings.port, Duration::from_secs(3)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(reason) => {
-                report_unhealthy(&reason);
+                report(&format!("unhealthy: {reason}"));
                 ExitCode::FAILURE
             }
         };
@@ -35,8 +48,8 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The health probe's verdict goes to stderr, where `docker inspect` shows it.
+/// One-shot answers (the health probe's verdict, a runtime that cannot start) go to stderr, where `docker inspect` shows them.
 #[expect(clippy::print_stderr, reason = "a one-shot CLI answer, before any logging is set up")]
-fn report_unhealthy(reason: &str) {
-    eprintln!("unhealthy: {reason}");
+fn report(message: &str) {
+    eprintln!("{message}");
 }

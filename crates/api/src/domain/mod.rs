@@ -8,4 +8,4 @@ mod problems;
 mod schema;
 
 pub use problems::{MAX_REPORTED_PROBLEMS, Problems, bounded_key};
-pub use schema::{FeatureMatrix, FeatureSchema};
+pub use schema::{BodyError, FeatureMatrix, FeatureSchema};

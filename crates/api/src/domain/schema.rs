@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
 use api_types::{Allowed, FieldErrorKind, LocPart, ModelCard};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::problems::{Problems, bounded_key};
@@ -88,95 +91,502 @@ impl FeatureSchema {
 
     /// Parses one instance: a JSON object of feature name → number, located at `body`.
     pub fn parse_instance(&self, body: &Value) -> Result<FeatureMatrix, Problems> {
-        let mut problems = Problems::default();
-        let mut data = vec![0.0; self.width()];
-        self.parse_row(body, &[LocPart::from("body")], &mut data, &mut problems);
-        if problems.is_empty() {
-            Ok(FeatureMatrix { data, rows: 1, cols: self.width() })
-        } else {
-            Err(problems)
-        }
+        let mut rows = RowSink::new(self, usize::MAX);
+        // Reading a `Value` cannot fail: every problem lands in `rows.problems`.
+        let _ = RowSeed { sink: &mut rows, index: None }.deserialize(body);
+        rows.finish_single()
     }
 
     /// Parses the rows of a batch (`body.instances`), 1 to `max_rows` of them.
     pub fn parse_batch(&self, instances: &[Value], max_rows: usize) -> Result<FeatureMatrix, Problems> {
-        let mut problems = Problems::default();
-        if instances.is_empty() || instances.len() > max_rows {
-            problems.push(
-                vec!["body".into(), "instances".into()],
-                FieldErrorKind::BatchSize,
-                format!("must hold 1 to {max_rows} instances; got {}", instances.len()),
-                Some(Allowed { min_items: Some(1), max_items: Some(max_rows), ..Allowed::default() }),
-            );
-            return Err(problems);
+        let mut rows = RowSink::new(self, max_rows);
+        for (i, instance) in instances.iter().enumerate() {
+            if i >= max_rows {
+                rows.rows = instances.len();
+                break;
+            }
+            rows.begin_row();
+            let _ = RowSeed { sink: &mut rows, index: Some(i) }.deserialize(instance);
         }
-        let width = self.width();
-        let mut data = vec![0.0; instances.len() * width];
-        for (i, (instance, row)) in instances.iter().zip(data.chunks_exact_mut(width)).enumerate() {
-            let loc = [LocPart::from("body"), LocPart::from("instances"), LocPart::Index(i)];
-            self.parse_row(instance, &loc, row, &mut problems);
+        rows.finish_batch()
+    }
+
+    /// Parses a `POST …/predict` body straight from its bytes, without
+    /// building a JSON tree: the row buffer is filled as the bytes are read.
+    pub fn parse_instance_json(&self, body: &[u8]) -> Result<FeatureMatrix, BodyError> {
+        let mut rows = RowSink::new(self, usize::MAX);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let read = RowSeed { sink: &mut rows, index: None }.deserialize(&mut de).and_then(|()| de.end());
+        if let Err(err) = read {
+            return Err(rows.syntax_error(&err));
         }
-        if problems.is_empty() {
-            Ok(FeatureMatrix { data, rows: instances.len(), cols: width })
-        } else {
-            Err(problems)
+        rows.finish_single().map_err(BodyError::Invalid)
+    }
+
+    /// Parses a `POST …/predict/batch` body (`{"instances": [...]}`) straight from its bytes.
+    pub fn parse_batch_json(&self, body: &[u8], max_rows: usize) -> Result<FeatureMatrix, BodyError> {
+        let mut rows = RowSink::new(self, max_rows);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let read = EnvelopeSeed { sink: &mut rows }.deserialize(&mut de).and_then(|()| de.end());
+        if let Err(err) = read {
+            return Err(rows.syntax_error(&err));
+        }
+        rows.finish_batch().map_err(BodyError::Invalid)
+    }
+}
+
+/// Why a body could not become rows.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Not JSON: what serde_json said, with line and column.
+    Malformed(String),
+    /// JSON, but breaking the rules; every problem found.
+    Invalid(Problems),
+}
+
+/// Where parsed rows go, with what is needed to report problems.
+struct RowSink<'s> {
+    schema: &'s FeatureSchema,
+    data: Vec<f32>,
+    /// Rows seen so far (past `max_rows` they are counted, not stored).
+    rows: usize,
+    max_rows: usize,
+    problems: Problems,
+    /// Which columns the current row has set.
+    seen: Vec<bool>,
+    /// The value being read, so a number serde_json cannot read (1e400) is reported at its field.
+    reading: Option<(Option<usize>, String)>,
+    /// False once the batch envelope itself is wrong (then row counts mean nothing).
+    envelope_ok: bool,
+}
+
+impl<'s> RowSink<'s> {
+    fn new(schema: &'s FeatureSchema, max_rows: usize) -> Self {
+        Self {
+            schema,
+            data: Vec::new(),
+            rows: 0,
+            max_rows,
+            problems: Problems::default(),
+            seen: vec![false; schema.width()],
+            reading: None,
+            envelope_ok: true,
         }
     }
 
-    fn parse_row(&self, value: &Value, loc: &[LocPart], row: &mut [f32], problems: &mut Problems) {
-        let at = |key: LocPart| {
-            let mut l = loc.to_vec();
-            l.push(key);
-            l
-        };
-        let Value::Object(fields) = value else {
-            problems.push(
-                loc.to_vec(),
-                FieldErrorKind::Type,
-                format!("must be a JSON object of feature values, not {}", json_type(value)),
-                Some(Allowed { json_type: Some("object".to_owned()), ..Allowed::default() }),
+    fn loc(index: Option<usize>) -> Vec<LocPart> {
+        match index {
+            None => vec!["body".into()],
+            Some(i) => vec!["body".into(), "instances".into(), LocPart::Index(i)],
+        }
+    }
+
+    fn begin_row(&mut self) {
+        self.rows += 1;
+        self.data.resize(self.rows * self.schema.width(), 0.0);
+    }
+
+    fn row_mut(&mut self) -> &mut [f32] {
+        let w = self.schema.width();
+        let start = self.data.len() - w;
+        &mut self.data[start..]
+    }
+
+    fn finish_single(self) -> Result<FeatureMatrix, Problems> {
+        if self.problems.is_empty() {
+            let cols = self.schema.width();
+            Ok(FeatureMatrix { data: self.data, rows: 1, cols })
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    fn finish_batch(mut self) -> Result<FeatureMatrix, Problems> {
+        if self.envelope_ok && (self.rows == 0 || self.rows > self.max_rows) {
+            let max = self.max_rows;
+            self.problems = Problems::default();
+            self.problems.push(
+                vec!["body".into(), "instances".into()],
+                FieldErrorKind::BatchSize,
+                format!("must hold 1 to {max} instances; got {}", self.rows),
+                Some(Allowed { min_items: Some(1), max_items: Some(max), ..Allowed::default() }),
             );
-            return;
-        };
-        let mut seen = 0usize;
-        for (key, v) in fields {
-            let Some(&col) = self.column_of.get(key.as_str()) else {
-                problems.push(
-                    at(bounded_key(key)),
+        }
+        if self.problems.is_empty() {
+            let cols = self.schema.width();
+            Ok(FeatureMatrix { data: self.data, rows: self.rows, cols })
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    /// A serde_json error: a number too large for a float is a 422 at its
+    /// field; anything else means the body is not JSON.
+    fn syntax_error(mut self, err: &serde_json::Error) -> BodyError {
+        let message = err.to_string();
+        if message.starts_with("number out of range")
+            && let Some((index, key)) = self.reading.take()
+        {
+            let mut loc = Self::loc(index);
+            loc.push(bounded_key(&key));
+            let mut problems = Problems::default();
+            problems.push(
+                loc,
+                FieldErrorKind::Range,
+                "must be a finite number; this one is too large to represent".to_owned(),
+                None,
+            );
+            return BodyError::Invalid(problems);
+        }
+        BodyError::Malformed(format!("Failed to parse the request body as JSON: {message}"))
+    }
+}
+
+/// Implements the visitor methods for JSON types a seed does not accept,
+/// reporting `$report(self, "a string")` and the like after consuming the value.
+macro_rules! reject_other_types {
+    ($report:ident) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            self.$report("a string");
+            Ok(())
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            self.$report("a boolean");
+            Ok(())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            self.$report("null");
+            Ok(())
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            self.$report("a number");
+            Ok(())
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            self.$report("a number");
+            Ok(())
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            self.$report("a number");
+            Ok(())
+        }
+    };
+}
+
+/// One row: a JSON object of feature name → number.
+struct RowSeed<'a, 's> {
+    sink: &'a mut RowSink<'s>,
+    /// The row's index in a batch; `None` for a single instance.
+    index: Option<usize>,
+}
+
+impl RowSeed<'_, '_> {
+    fn not_an_object(self, what: &str) {
+        self.sink.problems.push(
+            RowSink::loc(self.index),
+            FieldErrorKind::Type,
+            format!("must be a JSON object of feature values, not {what}"),
+            Some(Allowed { json_type: Some("object".to_owned()), ..Allowed::default() }),
+        );
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.index.is_none() {
+            self.sink.begin_row();
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of feature values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let schema = self.sink.schema;
+        self.sink.seen.fill(false);
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let at = |key: LocPart| {
+                let mut loc = RowSink::loc(self.index);
+                loc.push(key);
+                loc
+            };
+            let Some(&col) = schema.column_of.get(key.as_ref()) else {
+                map.next_value::<IgnoredAny>()?;
+                self.sink.problems.push(
+                    at(bounded_key(&key)),
                     FieldErrorKind::UnknownField,
-                    format!("is not a feature of this model; it takes: {}", self.names().join(", ")),
-                    Some(Allowed { features: Some(self.names()), ..Allowed::default() }),
+                    format!("is not a feature of this model; it takes: {}", schema.names().join(", ")),
+                    Some(Allowed { features: Some(schema.names()), ..Allowed::default() }),
                 );
                 continue;
             };
-            seen += 1;
-            let rule = &self.rules[col];
-            match v.as_f64() {
-                Some(x) => match rule.check(x) {
-                    None => row[col] = x as f32,
+            self.sink.reading = Some((self.index, key.into_owned()));
+            let value = map.next_value_seed(ScalarSeed)?;
+            self.sink.reading = None;
+            self.sink.seen[col] = true;
+            let rule = &schema.rules[col];
+            match value {
+                Scalar::Number(x) => match rule.check(x) {
+                    None => self.sink.row_mut()[col] = x as f32,
                     Some((kind, msg)) => {
-                        problems.push(at(key.as_str().into()), kind, msg, Some(rule.allowed()))
+                        self.sink.problems.push(
+                            at(rule.name.as_str().into()),
+                            kind,
+                            msg,
+                            Some(rule.allowed()),
+                        );
                     }
                 },
-                None => problems.push(
-                    at(key.as_str().into()),
+                Scalar::Other(what) => self.sink.problems.push(
+                    at(rule.name.as_str().into()),
                     FieldErrorKind::Type,
-                    format!("must be a JSON number, not {}", json_type(v)),
+                    format!("must be a JSON number, not {what}"),
                     Some(Allowed { json_type: Some("number".to_owned()), ..rule.allowed() }),
                 ),
             }
         }
-        if seen < self.width() {
-            for rule in self.rules.iter().filter(|r| !fields.contains_key(&r.name)) {
-                problems.push(
-                    at(rule.name.as_str().into()),
+        for (col, rule) in schema.rules.iter().enumerate() {
+            if !self.sink.seen[col] {
+                let mut loc = RowSink::loc(self.index);
+                loc.push(rule.name.as_str().into());
+                self.sink.problems.push(
+                    loc,
                     FieldErrorKind::Missing,
                     "is required: every feature of the model must be given".to_owned(),
                     Some(rule.allowed()),
                 );
             }
         }
+        Ok(())
     }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.not_an_object("an array");
+        Ok(())
+    }
+
+    reject_other_types!(not_an_object);
+}
+
+/// An object key, borrowed from the body when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a feature name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A feature's value: a number, or which JSON type it was instead.
+enum Scalar {
+    Number(f64),
+    Other(&'static str),
+}
+
+struct ScalarSeed;
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scalar, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarSeed {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v as f64))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v as f64))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Other("a string"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other("a boolean"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other("null"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an object"))
+    }
+}
+
+/// `{"instances": [...]}`, and nothing else.
+struct EnvelopeSeed<'a, 's> {
+    sink: &'a mut RowSink<'s>,
+}
+
+impl EnvelopeSeed<'_, '_> {
+    fn shape(&mut self, msg: String) {
+        self.sink.envelope_ok = false;
+        self.sink.problems.push(vec!["body".into()], FieldErrorKind::Shape, msg, None);
+    }
+
+    fn not_an_object(mut self, what: &str) {
+        self.shape(format!(r#"the body must be {{"instances": [...]}}, not {what}"#));
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(r#"{"instances": [...]}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key == "instances" && !found {
+                found = true;
+                map.next_value_seed(InstancesSeed { sink: &mut *self.sink })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                let shown: String = key.chars().take(64).collect();
+                self.shape(format!(r#"unknown field `{shown}`: the body must be {{"instances": [...]}}"#));
+            }
+        }
+        if !found {
+            self.shape(r#"missing field `instances`: the body must be {"instances": [...]}"#.to_owned());
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.not_an_object("an array");
+        Ok(())
+    }
+
+    reject_other_types!(not_an_object);
+}
+
+/// The `instances` array: each element a row.
+struct InstancesSeed<'a, 's> {
+    sink: &'a mut RowSink<'s>,
+}
+
+impl InstancesSeed<'_, '_> {
+    fn not_an_array(self, what: &str) {
+        self.sink.envelope_ok = false;
+        self.sink.problems.push(
+            vec!["body".into(), "instances".into()],
+            FieldErrorKind::Shape,
+            format!("must be an array of instances, not {what}"),
+            None,
+        );
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for InstancesSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for InstancesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of instances")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let index = self.sink.rows;
+            if index >= self.sink.max_rows {
+                // Past the limit: count the rest, store nothing.
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    self.sink.rows += 1;
+                }
+                return Ok(());
+            }
+            self.sink.begin_row();
+            if seq.next_element_seed(RowSeed { sink: &mut *self.sink, index: Some(index) })?.is_none() {
+                self.sink.rows -= 1;
+                self.sink.data.truncate(self.sink.rows * self.sink.schema.width());
+                return Ok(());
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.not_an_array("an object");
+        Ok(())
+    }
+
+    reject_other_types!(not_an_array);
 }
 
 impl Rule {
@@ -203,17 +613,6 @@ impl Rule {
         }
         let unit = if self.unit.is_empty() { String::new() } else { format!(" {}", self.unit) };
         Some((FieldErrorKind::Range, format!("must be between {} and {}{unit}; got {x}", self.min, self.max)))
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -400,6 +799,24 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_bytes_either_parse_or_fail_cleanly(body in prop::collection::vec(any::<u8>(), 0..80)) {
+            let s = schema();
+            let _ = s.parse_instance_json(&body);
+            let _ = s.parse_batch_json(&body, 3);
+        }
+
+        #[test]
+        fn parsing_json_text_agrees_with_parsing_its_value(body in any_json()) {
+            let s = schema();
+            let text = serde_json::to_vec(&body).expect("serializable");
+            let from_value = s.parse_instance(&body).map(|m| m.values().to_vec()).map_err(|p| p.total());
+            let from_text = s.parse_instance_json(&text).map(|m| m.values().to_vec()).map_err(|e| match e {
+                BodyError::Invalid(p) => p.total(),
+                BodyError::Malformed(_) => usize::MAX,
+            });
+            prop_assert_eq!(from_value, from_text);
+        }
         #[test]
         fn any_json_either_parses_to_accepted_values_or_names_a_problem(body in any_json()) {
             let s = schema();

@@ -2,6 +2,7 @@
 //! one OpenAPI document from the same list, with the layers every request
 //! passes through.
 
+mod answers;
 mod docs;
 mod health;
 mod metrics;
@@ -15,8 +16,8 @@ use axum::{Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use answers::{BatchAnswer, SingleAnswer};
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
-pub use predict::predictions;
 
 use crate::error::ApiError;
 use crate::exchange::{Exchange, observe};

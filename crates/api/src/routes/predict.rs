@@ -4,21 +4,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use api_types::{
-    BatchPredictResponse, BatchRequest, ClassPrediction, Instance, PredictResponse, Prediction, Problem,
-    RegressionPrediction,
-};
+use api_types::{BatchPredictResponse, BatchRequest, Instance, PredictResponse, Problem};
 use axum::extract::State;
 use axum::middleware;
-use serde_json::Value;
+use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::answers::{BatchAnswer, SingleAnswer};
 use super::models::NamedModel;
 use crate::auth::require_api_key;
 use crate::domain::FeatureMatrix;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, JsonBody};
 use crate::limits::shed_load;
 use crate::metrics::Metrics;
 use crate::model::{LoadedModel, ModelOutput};
@@ -57,8 +55,8 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
 )]
 async fn predict_default(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<ApiJson<PredictResponse>, ApiError> {
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     predict_one(&state.metrics, state.registry.default_model().clone(), &body).await
 }
 
@@ -83,8 +81,8 @@ async fn predict_default(
 async fn predict(
     State(state): State<AppState>,
     NamedModel(model): NamedModel,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<ApiJson<PredictResponse>, ApiError> {
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     predict_one(&state.metrics, model, &body).await
 }
 
@@ -106,10 +104,9 @@ async fn predict(
 )]
 async fn predict_batch_default(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<BatchRequest<Value>>,
-) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    predict_many(&state.metrics, state.registry.default_model().clone(), &body.instances, state.max_batch)
-        .await
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    predict_many(&state.metrics, state.registry.default_model().clone(), &body, state.max_batch).await
 }
 
 /// Up to MAX_BATCH rows for a named model, answered in order.
@@ -133,44 +130,32 @@ async fn predict_batch_default(
 async fn predict_batch(
     State(state): State<AppState>,
     NamedModel(model): NamedModel,
-    ApiJson(body): ApiJson<BatchRequest<Value>>,
-) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    predict_many(&state.metrics, model, &body.instances, state.max_batch).await
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    predict_many(&state.metrics, model, &body, state.max_batch).await
 }
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
-async fn predict_one(
-    metrics: &Metrics,
-    model: Arc<LoadedModel>,
-    body: &Value,
-) -> Result<ApiJson<PredictResponse>, ApiError> {
-    let rows = model.schema().parse_instance(body).map_err(ApiError::invalid)?;
+async fn predict_one(metrics: &Metrics, model: Arc<LoadedModel>, body: &[u8]) -> Result<Response, ApiError> {
+    let rows = model.schema().parse_instance_json(body)?;
     let (output, took) = infer(model.clone(), rows).await?;
     metrics.record_prediction(&model.card().name, 1, took);
-    let prediction = predictions(&model, output).into_iter().next().context("the graph returned no row")?;
-    Ok(ApiJson(PredictResponse {
-        model: model.card().name.clone(),
-        model_version: model.card().version.clone(),
-        prediction,
-    }))
+    Ok(ApiJson(SingleAnswer::new(&model, &output)).into_response())
 }
 
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = instances.len()))]
+#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 async fn predict_many(
     metrics: &Metrics,
     model: Arc<LoadedModel>,
-    instances: &[Value],
+    body: &[u8],
     max_batch: usize,
-) -> Result<ApiJson<BatchPredictResponse>, ApiError> {
-    let rows = model.schema().parse_batch(instances, max_batch).map_err(ApiError::invalid)?;
+) -> Result<Response, ApiError> {
+    let rows = model.schema().parse_batch_json(body, max_batch)?;
     let count = rows.rows();
+    tracing::Span::current().record("rows", count);
     let (output, took) = infer(model.clone(), rows).await?;
     metrics.record_prediction(&model.card().name, count, took);
-    Ok(ApiJson(BatchPredictResponse {
-        model: model.card().name.clone(),
-        model_version: model.card().version.clone(),
-        predictions: predictions(&model, output),
-    }))
+    Ok(ApiJson(BatchAnswer::new(&model, &output)).into_response())
 }
 
 /// Runs the graph, off the async workers when the batch is large enough to
@@ -190,51 +175,4 @@ async fn infer(model: Arc<LoadedModel>, rows: FeatureMatrix) -> Result<(ModelOut
         .await
         .context("the inference task failed")??;
     Ok(output)
-}
-
-/// Turns the graph's tensor into one answer per row, named from the card.
-pub fn predictions(model: &LoadedModel, output: ModelOutput) -> Vec<Prediction> {
-    let card = model.card();
-    match output {
-        ModelOutput::Probabilities { data, classes } => data
-            .chunks_exact(classes)
-            .map(|probs| {
-                let class_index = argmax(probs);
-                Prediction::Classification(ClassPrediction {
-                    label: card.classes[class_index].clone(),
-                    class_index,
-                    probabilities: card.classes.iter().cloned().zip(probs.iter().copied()).collect(),
-                })
-            })
-            .collect(),
-        ModelOutput::Values(values) => {
-            let unit = card.output.as_ref().map(|o| o.unit.clone()).filter(|u| !u.is_empty());
-            values
-                .into_iter()
-                .map(|value| Prediction::Regression(RegressionPrediction { value, unit: unit.clone() }))
-                .collect()
-        }
-    }
-}
-
-/// The index of the largest value; the first one on a tie, as numpy's argmax.
-fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-#[cfg(test)]
-mod tests {
-    use super::argmax;
-
-    #[test]
-    fn argmax_takes_the_first_of_equal_maxima() {
-        assert_eq!(argmax(&[0.2, 0.4, 0.4]), 1);
-        assert_eq!(argmax(&[0.9, 0.05, 0.05]), 0);
-    }
 }

@@ -134,6 +134,19 @@ impl TestApp {
         Self::reply(request.send().await.expect("POST failed")).await
     }
 
+    /// POSTs a raw JSON body to `/predict/batch`.
+    pub(crate) async fn post_batch_raw(&self, body: &'static str) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}/predict/batch", self.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST failed");
+        Self::reply(response).await
+    }
+
     /// Sends `method` to `/predict`.
     pub(crate) async fn request_predict_with(&self, method: reqwest::Method) -> Reply {
         let response = self

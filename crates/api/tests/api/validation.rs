@@ -164,13 +164,42 @@ async fn a_batch_of_bad_rows_gets_a_short_bounded_answer() {
 }
 
 #[tokio::test]
-async fn a_batch_envelope_with_a_wrong_key_is_a_422() {
+async fn a_batch_envelope_with_a_wrong_key_is_a_422_naming_both_problems() {
     let app = spawn_app().await;
 
     let reply = app.post_predict_batch(&json!({"rows": [iris_row()]})).await;
 
     reply.assert_problem(422);
-    assert_eq!(reply.error_locs(), vec![(json!(["body"]), "shape".to_owned())]);
+    assert_eq!(reply.error_locs(), vec![(json!(["body"]), "shape".to_owned()); 2]);
+    let messages: Vec<&str> =
+        reply.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["msg"].as_str()).collect();
+    assert!(messages[0].starts_with("unknown field `rows`"), "{messages:?}");
+    assert!(messages[1].starts_with("missing field `instances`"), "{messages:?}");
+}
+
+#[tokio::test]
+async fn instances_that_are_not_an_array_are_a_422_at_instances() {
+    let app = spawn_app().await;
+
+    let reply = app.post_predict_batch(&json!({"instances": {"sepal_length": 5.1}})).await;
+
+    reply.assert_problem(422);
+    assert_eq!(reply.error_locs(), vec![(json!(["body", "instances"]), "shape".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_number_too_large_for_a_float_in_a_batch_is_located_by_row() {
+    let app = spawn_app().await;
+    let body = r#"{"instances":[{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2},
+        {"sepal_length":5.1,"sepal_width":1e999,"petal_length":1.4,"petal_width":0.2}]}"#;
+
+    let reply = app.post_batch_raw(body).await;
+
+    reply.assert_problem(422);
+    assert_eq!(
+        reply.error_locs(),
+        vec![(json!(["body", "instances", 1, "sepal_width"]), "range".to_owned())]
+    );
 }
 
 #[tokio::test]

@@ -305,28 +305,40 @@ impl Ensemble {
 
     /// Aggregates every tree's leaf for one row into `scores`; `has[t]` says
     /// whether any leaf gave target `t` a value (onnxruntime tells the two apart).
+    #[cfg(test)]
     pub(crate) fn accumulate(&self, row: &[f32], scores: &mut [f32], has: &mut [bool]) {
+        self.accumulate_block(row, row.len(), scores, has);
+    }
+
+    /// [`Ensemble::accumulate`] for a block of rows (`width` features each),
+    /// tree by tree: one tree's nodes stay in cache while every row of the
+    /// block walks it. `scores` and `has` hold `n_targets` slots per row.
+    pub(crate) fn accumulate_block(&self, rows: &[f32], width: usize, scores: &mut [f32], has: &mut [bool]) {
+        let t = self.n_targets;
         scores.fill(0.0);
         has.fill(false);
         for &root in &self.roots {
-            let leaf = self.leaf(root, row);
-            let range = leaf.on_true as usize..leaf.on_false as usize;
-            for (&t, &w) in self.weight_targets[range.clone()].iter().zip(&self.weights[range]) {
-                let (s, h) = (&mut scores[t as usize], &mut has[t as usize]);
-                match self.aggregate {
-                    Aggregate::Sum | Aggregate::Average => *s += w,
-                    Aggregate::Min => {
-                        if !*h || w < *s {
-                            *s = w;
+            for (r, row) in rows.chunks_exact(width).enumerate() {
+                let leaf = self.leaf(root, row);
+                let range = leaf.on_true as usize..leaf.on_false as usize;
+                let (scores, has) = (&mut scores[r * t..(r + 1) * t], &mut has[r * t..(r + 1) * t]);
+                for (&target, &w) in self.weight_targets[range.clone()].iter().zip(&self.weights[range]) {
+                    let (s, h) = (&mut scores[target as usize], &mut has[target as usize]);
+                    match self.aggregate {
+                        Aggregate::Sum | Aggregate::Average => *s += w,
+                        Aggregate::Min => {
+                            if !*h || w < *s {
+                                *s = w;
+                            }
+                        }
+                        Aggregate::Max => {
+                            if !*h || w > *s {
+                                *s = w;
+                            }
                         }
                     }
-                    Aggregate::Max => {
-                        if !*h || w > *s {
-                            *s = w;
-                        }
-                    }
+                    *h = true;
                 }
-                *h = true;
             }
         }
     }

@@ -2,7 +2,7 @@
 //! their ONNX attributes, the scores onnxruntime gives (base values, binary
 //! layouts, post transforms), and batches split across cores when that pays.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
@@ -95,33 +95,46 @@ fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
     PostTransform::parse(node.get_attr_opt::<&str>("post_transform")?.unwrap_or("NONE"))
 }
 
-/// What runs for each row: its features, its outputs, the thread's scratch.
-type RowFn<'a> = dyn Fn(&[f32], &mut [f32], &mut Scratch) + Sync + 'a;
+/// Rows walked together, tree by tree (see `Ensemble::accumulate_block`).
+const BLOCK_ROWS: usize = 64;
 
-/// Per-thread working space for one row's scores, allocated once per chunk of rows.
+/// What runs for each block of rows: their features, their outputs, the thread's scratch.
+type BlockFn<'a> = dyn Fn(&[f32], &mut [f32], &mut Scratch) + Sync + 'a;
+
+/// Per-thread working space for a block's scores, allocated once per thread.
 struct Scratch {
     scores: Vec<f32>,
     has: Vec<bool>,
 }
 
-/// Runs `per_row` over the rows of `input` (each `width` wide, each writing
-/// `out_width` outputs), on several threads when the batch is large enough to pay.
-fn for_each_row(
+/// Cores to split a large batch over, read once: asking the OS every call
+/// reads cgroup files, which costs more than scoring a row.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
+}
+
+/// Runs `per_block` over the rows of `input` (each `width` wide, each writing
+/// `out_width` outputs) in blocks of [`BLOCK_ROWS`], on several threads when
+/// the batch is large enough to pay for them.
+fn for_each_block(
     input: &[f32],
     width: usize,
     out: &mut [f32],
     out_width: usize,
     (targets, work_per_row): (usize, usize),
-    per_row: &RowFn<'_>,
+    per_block: &BlockFn<'_>,
 ) {
     let run = |inputs: &[f32], outputs: &mut [f32]| {
-        let mut scratch = Scratch { scores: vec![0.0; targets], has: vec![false; targets] };
-        for (row, out_row) in inputs.chunks_exact(width).zip(outputs.chunks_exact_mut(out_width)) {
-            per_row(row, out_row, &mut scratch);
+        let mut scratch =
+            Scratch { scores: vec![0.0; BLOCK_ROWS * targets], has: vec![false; BLOCK_ROWS * targets] };
+        for (rows, outs) in inputs.chunks(BLOCK_ROWS * width).zip(outputs.chunks_mut(BLOCK_ROWS * out_width))
+        {
+            per_block(rows, outs, &mut scratch);
         }
     };
     let rows = out.len() / out_width.max(1);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = cores();
     if threads < 2 || rows * work_per_row < PARALLEL_WORK || rows < 2 * threads {
         run(input, out);
         return;
@@ -347,10 +360,18 @@ impl EvalOp for TreeClassifier {
         // Each row's scores, then its label index in a trailing slot.
         let mut out = vec![0.0f32; n * (classes + 1)];
         let work = (classes, self.ensemble.n_trees());
-        for_each_row(&rows, width, &mut out, classes + 1, work, &|row, out_row, scratch| {
-            self.ensemble.accumulate(row, &mut scratch.scores, &mut scratch.has);
-            let label = self.finish(&mut scratch.scores, &mut scratch.has, &mut out_row[..classes]);
-            out_row[classes] = label as f32;
+        for_each_block(&rows, width, &mut out, classes + 1, work, &|block, outs, scratch| {
+            let n = block.len() / width;
+            let (scores, has) = (&mut scratch.scores[..n * classes], &mut scratch.has[..n * classes]);
+            self.ensemble.accumulate_block(block, width, scores, has);
+            for ((scores, has), out_row) in scores
+                .chunks_exact_mut(classes)
+                .zip(has.chunks_exact_mut(classes))
+                .zip(outs.chunks_exact_mut(classes + 1))
+            {
+                let label = self.finish(scores, has, &mut out_row[..classes]);
+                out_row[classes] = label as f32;
+            }
         });
         let mut probabilities = Vec::with_capacity(n * classes);
         let mut label_ix = Vec::with_capacity(n);
@@ -479,9 +500,17 @@ impl EvalOp for TreeRegressor {
         let targets = self.ensemble.n_targets();
         let mut out = vec![0.0f32; n * targets];
         let work = (targets, self.ensemble.n_trees());
-        for_each_row(&rows, width, &mut out, targets, work, &|row, out_row, scratch| {
-            self.ensemble.accumulate(row, &mut scratch.scores, &mut scratch.has);
-            self.finish(&mut scratch.scores, &scratch.has, out_row);
+        for_each_block(&rows, width, &mut out, targets, work, &|block, outs, scratch| {
+            let n = block.len() / width;
+            let (scores, has) = (&mut scratch.scores[..n * targets], &mut scratch.has[..n * targets]);
+            self.ensemble.accumulate_block(block, width, scores, has);
+            for ((scores, has), out_row) in scores
+                .chunks_exact_mut(targets)
+                .zip(has.chunks_exact(targets))
+                .zip(outs.chunks_exact_mut(targets))
+            {
+                self.finish(scores, has, out_row);
+            }
         });
         Ok(tvec!(Tensor::from_shape(&[n, targets], &out)?.into_tvalue()))
     }
