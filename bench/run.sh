@@ -49,15 +49,6 @@ echo "== UI under load"
 python3 bench/ui_load.py "$root/target/release" "$root/models" "$duration" > "$results/ui.json"
 
 echo "== tree ensembles: ours, stock tract, onnxruntime"
-if [ ! -x "$out/train-venv/bin/python" ]; then
-  python3 -m venv "$out/train-venv"
-  "$out/train-venv/bin/pip" install --quiet --disable-pip-version-check -r models/train/requirements.txt
-fi
-"$out/train-venv/bin/python" bench/trees.py "$out/trees"
-cp "$out/trees/ort.json" "$results/ort.json"
-# RUST_BACKTRACE=0: stock tract builds an error per tree leaf, three times
-# slower with backtraces on; ours is unaffected. This is stock tract's best case.
-RUST_BACKTRACE=0 TREE_BENCH_DIR="$root/$out/trees" cargo bench --locked -p api --bench trees -- --warm-up-time 1 --measurement-time 3 --noplot \
-  2>&1 | tee "$results/trees.txt" | grep -E "/batch|thrpt:" || true
+bash bench/trees.sh "$results"
 
 python3 bench/report.py "$results" | tee "$results/report.md"

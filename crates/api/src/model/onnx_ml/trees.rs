@@ -11,7 +11,7 @@ use tract_onnx::tract_hir::internal::*;
 use super::ensemble::{Aggregate, Ensemble, Mode, PostTransform, TreeAttributes, transform_scores};
 
 /// Rows × trees below which a batch runs on the calling thread.
-const PARALLEL_WORK: usize = 64 * 1024;
+const PARALLEL_WORK: usize = 8 * 1024;
 
 /// The class labels a classifier answers with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
