@@ -285,17 +285,24 @@ def export(spec: Spec, model: Any, n_features: int) -> onnx.ModelProto:
         options=options or None,
         target_opset=TARGET_OPSET,
     )
-    # skl2onnx writes the default domain twice in opset_import and gives the
-    # graph a random name; keep one entry per domain and a stable name so the
-    # bytes are reproducible.
+    onx.producer_version = skl2onnx.__version__
+    return tidy(onx, spec.name)
+
+
+def tidy(onx: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """Makes an export reproducible and checks it.
+
+    skl2onnx writes the default domain twice in opset_import and gives the
+    graph a random name; keep one entry per domain and a stable name so the
+    bytes are the same on every run.
+    """
     seen: dict[str, int] = {}
     for imp in onx.opset_import:
         seen[imp.domain] = max(seen.get(imp.domain, 0), imp.version)
     del onx.opset_import[:]
     for domain, version in sorted(seen.items()):
         onx.opset_import.add(domain=domain, version=version)
-    onx.graph.name = spec.name
-    onx.producer_version = skl2onnx.__version__
+    onx.graph.name = name
     onx.doc_string = ""
     onnx.checker.check_model(onx)
     return onx

@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
@@ -39,6 +38,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from train import tidy
 
 OUT = Path(__file__).resolve().parents[2] / "crates" / "api" / "tests" / "zoo"
 SEED = 0
@@ -88,16 +88,7 @@ def export(model, n_features: int, name: str, opset: int, zipmap: bool | None):
         options=options,
         target_opset={"": opset, "ai.onnx.ml": 3 if opset >= 16 else 1},
     )
-    seen: dict[str, int] = {}
-    for imp in onx.opset_import:
-        seen[imp.domain] = max(seen.get(imp.domain, 0), imp.version)
-    del onx.opset_import[:]
-    for domain, version in sorted(seen.items()):
-        onx.opset_import.add(domain=domain, version=version)
-    onx.graph.name = name
-    onx.doc_string = ""
-    onnx.checker.check_model(onx)
-    return onx
+    return tidy(onx, name)
 
 
 def run(onx, x):

@@ -4,7 +4,26 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
 use std::time::Duration;
+
+/// The `healthcheck` subcommand of both binaries: success only when the
+/// local service answers 200; otherwise says why on stderr, where
+/// `docker inspect` shows it.
+pub fn healthcheck_command(port: u16) -> ExitCode {
+    match healthz(port, Duration::from_secs(3)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            say_unhealthy(&reason);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "a one-shot CLI answer, before any logging is set up")]
+fn say_unhealthy(reason: &str) {
+    eprintln!("unhealthy: {reason}");
+}
 
 /// Succeeds only when `GET /healthz` on 127.0.0.1:`port` answers 200 within `timeout`.
 pub fn healthz(port: u16, timeout: Duration) -> Result<(), String> {

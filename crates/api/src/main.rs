@@ -2,7 +2,6 @@
 //! or, as `api healthcheck`, probe a running one.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use api::config::{Command, Settings};
 use api::startup::App;
@@ -25,13 +24,7 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     let settings = Settings::load();
     if settings.command == Some(Command::Healthcheck) {
-        return match api_types::probe::healthz(settings.port, Duration::from_secs(3)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(reason) => {
-                report(&format!("unhealthy: {reason}"));
-                ExitCode::FAILURE
-            }
-        };
+        return api_types::probe::healthcheck_command(settings.port);
     }
     telemetry::init(settings.log_format);
     telemetry::log_panics();
@@ -48,7 +41,7 @@ async fn run() -> ExitCode {
     }
 }
 
-/// One-shot answers (the health probe's verdict, a runtime that cannot start) go to stderr, where `docker inspect` shows them.
+/// A runtime that cannot start is reported on stderr: logging is not set up yet.
 #[expect(clippy::print_stderr, reason = "a one-shot CLI answer, before any logging is set up")]
 fn report(message: &str) {
     eprintln!("{message}");

@@ -2,7 +2,6 @@
 //! `ui healthcheck`, probe a running one.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use ui::config::{Command, Settings};
 use ui::startup::App;
@@ -12,13 +11,7 @@ use ui::telemetry;
 async fn main() -> ExitCode {
     let settings = Settings::load();
     if settings.command == Some(Command::Healthcheck) {
-        return match api_types::probe::healthz(settings.port, Duration::from_secs(3)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(reason) => {
-                report_unhealthy(&reason);
-                ExitCode::FAILURE
-            }
-        };
+        return api_types::probe::healthcheck_command(settings.port);
     }
     telemetry::init(settings.log_format);
     let result = match App::build(settings).await {
@@ -32,10 +25,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The health probe's verdict goes to stderr, where `docker inspect` shows it.
-#[expect(clippy::print_stderr, reason = "a one-shot CLI answer, before any logging is set up")]
-fn report_unhealthy(reason: &str) {
-    eprintln!("unhealthy: {reason}");
 }
