@@ -37,6 +37,44 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
 }
 
+/// The problem answers every prediction endpoint can give besides its own
+/// 404 and 422; only the OpenAPI document reads this type.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes responses for the OpenAPI document; never built")]
+enum RequestProblems {
+    /// The body is not JSON.
+    #[response(status = 400, description = "The body is not JSON", content_type = "application/problem+json")]
+    Malformed(Problem),
+    /// No or a wrong API key.
+    #[response(
+        status = 401,
+        description = "API_KEY is set and the request lacks it",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    /// Too large.
+    #[response(
+        status = 413,
+        description = "The body is too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    /// Not JSON by its content type.
+    #[response(
+        status = 415,
+        description = "Content-Type is not JSON",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Problem),
+    /// Shed or past the deadline.
+    #[response(
+        status = 503,
+        description = "Busy (see Retry-After) or too slow",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
 /// One row for the default model: a JSON object of feature name → number.
 #[utoipa::path(
     post,
@@ -45,12 +83,8 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     request_body(content = Instance, description = "One value per feature of the default model"),
     responses(
         (status = 200, description = "The prediction", body = PredictResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        RequestProblems,
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict_default(
@@ -69,13 +103,9 @@ async fn predict_default(
     request_body(content = Instance, description = "One value per feature of the model"),
     responses(
         (status = 200, description = "The prediction", body = PredictResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict(
@@ -94,12 +124,8 @@ async fn predict(
     request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
     responses(
         (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
+        RequestProblems,
         (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict_batch_default(
@@ -118,13 +144,9 @@ async fn predict_batch_default(
     request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
     responses(
         (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Content-Type is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy (see Retry-After) or too slow", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict_batch(
