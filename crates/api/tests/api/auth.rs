@@ -1,3 +1,5 @@
+//! The optional API key: prediction endpoints guarded, everything else open.
+
 use api::config::Settings;
 use secrecy::SecretString;
 

@@ -1,3 +1,5 @@
+//! Golden parity: every shipped model's held-out rows through the API, against onnxruntime.
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 

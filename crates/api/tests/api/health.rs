@@ -1,3 +1,5 @@
+//! Liveness, readiness, request ids and the fallbacks for unknown routes and methods.
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]

@@ -1,3 +1,5 @@
+//! Model cards: the list, one card with its signature, and unknown names.
+
 use serde_json::Value;
 
 use crate::helpers::spawn_app;

@@ -1,3 +1,5 @@
+//! The OpenAPI document and the docs page: valid 3.1, complete, with card examples.
+
 use std::collections::BTreeSet;
 
 use serde_json::Value;

@@ -1,3 +1,5 @@
+//! Predictions that succeed: single rows, batches, the default and named models.
+
 use serde_json::json;
 
 use crate::helpers::{iris_row, spawn_app};

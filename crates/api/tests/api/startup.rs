@@ -1,3 +1,5 @@
+//! Loading the models directory: the shipped models, and every way a model can be refused.
+
 use std::fs;
 use std::path::Path;
 

@@ -1,3 +1,5 @@
+//! Every input rule: status, location and type of each problem, all reported at once.
+
 use serde_json::{Value, json};
 
 use crate::helpers::{iris_row, spawn_app};
