@@ -333,9 +333,15 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                 );
                 continue;
             };
-            self.sink.reading = Some((self.index, key.into_owned()));
-            let value = map.next_value_seed(ScalarSeed)?;
-            self.sink.reading = None;
+            // The key is kept only when the value cannot be read: copying it
+            // for every value would allocate on every feature of every row.
+            let value = match map.next_value_seed(ScalarSeed) {
+                Ok(value) => value,
+                Err(err) => {
+                    self.sink.reading = Some((self.index, key.into_owned()));
+                    return Err(err);
+                }
+            };
             self.sink.seen[col] = true;
             let rule = &schema.rules[col];
             match value {
