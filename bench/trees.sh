@@ -15,5 +15,5 @@ fi
 cp "$out/trees/ort.json" "$results/ort.json"
 # RUST_BACKTRACE=0: stock tract builds an error per tree leaf, three times
 # slower with backtraces on; ours is unaffected. This is stock tract's best case.
-RUST_BACKTRACE=0 TREE_BENCH_DIR="$PWD/$out/trees" cargo bench --locked -p api --bench trees -- \
+RUST_BACKTRACE=0 TREE_BENCH_DIR="$PWD/$out/trees" cargo bench --locked -p onnx-ml --bench trees -- \
   --warm-up-time 1 --measurement-time 3 --noplot 2>&1 | tee "$results/trees.txt" | grep -E "/batch|thrpt:" || true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, including the browser journeys, which
-# need Debian's Chromium and ChromeDriver. Installs them when missing and
-# this is a Debian/Ubuntu machine we may install on (root, as in CI).
+# need Debian's Chromium and ChromeDriver (installed when missing and this
+# is a Debian/Ubuntu machine we may install on: root, as in CI), then the
+# schema-driven tests of the running API (schemathesis, in a pinned venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,4 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
 fi
 
 cargo test --workspace --locked
+bash tests/schemathesis.sh

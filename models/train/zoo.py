@@ -1,6 +1,6 @@
 """Export a zoo of scikit-learn models the way people do, for the API's compatibility test.
 
-Each export goes to crates/api/tests/zoo/<name>.onnx; crates/api/tests/zoo/expected.json
+Each export goes to crates/onnx-ml/tests/zoo/<name>.onnx; crates/onnx-ml/tests/zoo/expected.json
 holds, for each, the held-out input rows and what onnxruntime answered for them
 (labels, probabilities or values). The Rust test loads every file through the
 API's model loader and compares.
@@ -40,7 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from train import tidy
 
-OUT = Path(__file__).resolve().parents[2] / "crates" / "api" / "tests" / "zoo"
+OUT = Path(__file__).resolve().parents[2] / "crates" / "onnx-ml" / "tests" / "zoo"
 SEED = 0
 ROWS = 25  # held-out rows kept per model
 

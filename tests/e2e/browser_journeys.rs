@@ -1,6 +1,7 @@
 //! What a person does in a browser: pick a model, fill the form, read the
 //! prediction, see an error in place; with and without JavaScript.
 
+use api_types::{ModelCard, PredictResponse, Prediction};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::Value;
@@ -36,7 +37,7 @@ async fn fill(browser: &Browser, id: &str, value: &str) {
 
 #[tokio::test]
 async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
-    let ui = spawn_stack().await;
+    let ui = spawn_stack().await.ui;
     let browser = Browser::start(Scripts::Enabled).await;
 
     browser.client.goto(&format!("{ui}/")).await.expect("open /");
@@ -94,7 +95,7 @@ async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
 
 #[tokio::test]
 async fn an_out_of_range_value_is_explained_next_to_its_field_which_takes_the_focus() {
-    let ui = spawn_stack().await;
+    let ui = spawn_stack().await.ui;
     let browser = Browser::start(Scripts::Enabled).await;
 
     browser.client.goto(&format!("{ui}/models/iris")).await.expect("open form");
@@ -126,11 +127,30 @@ async fn an_out_of_range_value_is_explained_next_to_its_field_which_takes_the_fo
 }
 
 #[tokio::test]
-async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboard() {
-    let ui = spawn_stack().await;
+async fn without_javascript_every_model_predicts_its_first_example_as_the_api_does_and_takes_the_keyboard() {
+    let stack = spawn_stack().await;
+    let ui = stack.ui;
     let browser = Browser::start(Scripts::Disabled).await;
+    let client = reqwest::Client::new();
 
-    for model in ["iris", "wine", "diabetes"] {
+    for model in ["iris", "wine", "diabetes", "cancer", "diabetes-trees"] {
+        let card: ModelCard = client
+            .get(format!("{}/models/{model}", stack.api))
+            .send()
+            .await
+            .expect("card")
+            .json()
+            .await
+            .expect("card");
+        let answer: PredictResponse<'static> = client
+            .post(format!("{}/models/{model}/predict", stack.api))
+            .json(&card.examples[0].values)
+            .send()
+            .await
+            .expect("predict")
+            .json()
+            .await
+            .expect("answer");
         browser.client.goto(&format!("{ui}/models/{model}")).await.expect("open form");
         browser
             .client
@@ -140,8 +160,19 @@ async fn without_javascript_every_model_predicts_from_its_example_and_the_keyboa
             .click()
             .await
             .expect("click");
-        let verdict = text(&browser, "#result .verdict").await;
-        assert!(!verdict.is_empty(), "{model}: no prediction shown");
+        match answer.prediction {
+            Prediction::Classification(c) => {
+                assert_eq!(text(&browser, "#result .verdict .label").await, c.label, "{model}");
+            }
+            Prediction::Regression(r) => {
+                let shown: f32 = text(&browser, "#result .verdict .value").await.parse().expect("a number");
+                assert!(
+                    (shown - r.value).abs() <= 0.001 * r.value.abs().max(1.0),
+                    "{model}: {shown} vs {}",
+                    r.value
+                );
+            }
+        }
     }
 
     // Keyboard only: Tab through the fields in order, type, submit with Enter.

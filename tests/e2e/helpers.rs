@@ -18,12 +18,18 @@ pub(crate) async fn spawn_api() -> String {
     url
 }
 
-/// Starts the API and the UI pointed at it; returns the UI's base URL.
-pub(crate) async fn spawn_stack() -> String {
+/// The base URLs of a running API and the UI pointed at it.
+pub(crate) struct Stack {
+    pub(crate) ui: String,
+    pub(crate) api: String,
+}
+
+/// Starts the API and the UI pointed at it.
+pub(crate) async fn spawn_stack() -> Stack {
     let api_url = spawn_api().await;
-    let settings = ui::config::Settings::for_api(api_url.parse().expect("API URL"));
+    let settings = ui::config::Settings::for_api(&api_url.parse().expect("API URL"));
     let app = ui::startup::App::build(settings).await.expect("Failed to build the UI");
     let url = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    url
+    Stack { ui: url, api: api_url }
 }

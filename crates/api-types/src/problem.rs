@@ -83,6 +83,8 @@ pub enum FieldErrorKind {
     Range,
     /// A number that is not one of the feature's choices.
     Choice,
+    /// Text that is not one of the feature's categories.
+    Category,
     /// Too few or too many rows.
     BatchSize,
     /// The body does not have the expected structure.
@@ -102,6 +104,9 @@ pub struct Allowed {
     /// The accepted values, for coded categories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<f64>>,
+    /// The accepted categories, for a text category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
     /// The accepted keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,

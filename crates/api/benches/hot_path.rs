@@ -4,8 +4,9 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
+use api::input::json_v1;
 use api::model::Registry;
-use api::routes::{BatchAnswer, SingleAnswer};
+use api::routes::{batch_answer, single_answer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -22,9 +23,9 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(rows as u64));
         let parse = |body: &[u8]| {
             if rows == 1 {
-                model.schema().parse_instance_json(body).expect("valid")
+                json_v1::parse_instance(model.schema(), body).expect("valid")
             } else {
-                model.schema().parse_batch_json(body, 10_000).expect("valid")
+                json_v1::parse_batch(model.schema(), body, 10_000).expect("valid")
             }
         };
         group.bench_function("parse and validate", |b| b.iter(|| parse(black_box(body))));
@@ -37,9 +38,9 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let output = black_box(&output);
                 if rows == 1 {
-                    serde_json::to_vec(&SingleAnswer::new(&model, output))
+                    serde_json::to_vec(&single_answer(&model, output))
                 } else {
-                    serde_json::to_vec(&BatchAnswer::new(&model, output))
+                    serde_json::to_vec(&batch_answer(&model, output))
                 }
                 .expect("serializable")
             })

@@ -5,24 +5,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use secrecy::SecretString;
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for a log collector.
-    Json,
-}
-
-/// What the binary does besides serving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
-pub enum Command {
-    /// Exit 0 if the API on 127.0.0.1:PORT answers GET /healthz with 200 (for container health checks).
-    Healthcheck,
-}
+use service::cli::parse_secret;
+pub use service::cli::{Command, LogFormat};
 
 /// The prediction API: serves every ONNX model in MODELS_DIR over JSON.
 #[derive(Debug, Clone, Parser)]
@@ -92,24 +78,25 @@ impl Settings {
         Self::parse()
     }
 
-    /// Settings for tests and embedding: loopback, port 0, the given models directory.
+    /// Settings from `args` (flags, after the program name) alone: every
+    /// other option takes its default, and the environment is not read.
+    pub fn from_args<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(
+        args: I,
+    ) -> Result<Self, clap::Error> {
+        service::cli::from_args_only(args)
+    }
+
+    /// Settings for tests and embedding: loopback, port 0, the given models
+    /// directory, every other option at its default.
     pub fn for_models_dir(models_dir: PathBuf) -> Self {
-        Self {
-            command: None,
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            models_dir,
-            default_model: "iris".to_owned(),
-            log_format: LogFormat::Pretty,
-            max_batch: 10_000,
-            shutdown_timeout_secs: 25,
-            api_key: None,
-            body_limit_bytes: None,
-            request_timeout_ms: 30_000,
-            header_read_timeout_secs: 10,
-            max_concurrent_predictions: 64,
-            cors_origins: Vec::new(),
-        }
+        let dir = models_dir.into_os_string();
+        Self::from_args([
+            std::ffi::OsString::from("--host=127.0.0.1"),
+            "--port=0".into(),
+            "--models-dir".into(),
+            dir,
+        ])
+        .unwrap_or_else(|e| panic!("the test settings must parse: {e}"))
     }
 
     /// The largest body accepted, in bytes.
@@ -128,6 +115,22 @@ impl Settings {
     }
 }
 
-fn parse_secret(raw: &str) -> Result<SecretString, String> {
-    Ok(SecretString::from(raw.to_owned()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_the_one_declaration() {
+        let s = Settings::from_args(["--port", "0"]).expect("parses");
+
+        assert_eq!((s.port, s.max_batch, s.default_model.as_str()), (0, 10_000, "iris"));
+        assert_eq!(s.body_limit(), 64 * 1024 + 10_000 * 1024);
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_with_the_flag_named() {
+        let err = Settings::from_args(["--max-batch", "0"]).expect_err("out of range").to_string();
+
+        assert!(err.contains("--max-batch"), "{err}");
+    }
 }

@@ -1,14 +1,11 @@
 //! `ApiError`, the one error type of the API, and the one place that chooses
-//! statuses and writes `application/problem+json` bodies (RFC 9457); also
-//! the body extractor whose failures it names.
+//! statuses and writes `application/problem+json` bodies (RFC 9457).
 
 use api_types::{FieldError, Problem};
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::domain::{BodyError, Problems};
+use crate::input::{BodyError, Problems};
 
 /// Everything that can go wrong serving a request, named for what the client must do.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +44,9 @@ pub enum ApiError {
     /// 405: the route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 501: no endpoint of this server takes this method (CONNECT, TRACE, …).
+    #[error("method not implemented")]
+    MethodNotImplemented,
     /// 503: too many requests in progress; retry in a moment.
     #[error("the server is busy")]
     Overloaded,
@@ -82,6 +82,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ModelNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Overloaded | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +134,13 @@ impl ApiError {
                     .to_owned(),
                 vec![],
             ),
+            Self::MethodNotImplemented => (
+                "method-not-implemented",
+                "Method not implemented",
+                "no endpoint of this server takes that HTTP method; it serves GET, HEAD, POST and OPTIONS"
+                    .to_owned(),
+                vec![],
+            ),
             Self::Unauthorized => (
                 "unauthorized",
                 "A valid API key is required",
@@ -168,14 +176,16 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
-            request_id: crate::exchange::current_request_id(),
+            request_id: crate::request_id::current(),
         }
     }
 
     /// The problem+json response, without logging (see `into_response`).
     pub fn into_problem_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, ApiJson(self.to_problem())).into_response();
+        // Serializing owned strings and numbers cannot fail.
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
         match self {
@@ -209,59 +219,6 @@ impl From<BodyError> for ApiError {
         match err {
             BodyError::Malformed(msg) => Self::MalformedBody(msg),
             BodyError::Invalid(problems) => Self::invalid(problems),
-        }
-    }
-}
-
-/// A JSON request body, as bytes: the content type is checked (415) and the
-/// size limit applied (413); parsing is the model schema's job, straight
-/// from these bytes.
-#[derive(Debug)]
-pub struct JsonBody(pub Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|mime| mime.trim().to_ascii_lowercase())
-            .is_some_and(|mime| {
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        match Bytes::from_request(request, state).await {
-            Ok(bytes) => Ok(Self(bytes)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge)
-            }
-            Err(rejection) => Err(ApiError::MalformedBody(rejection.body_text())),
-        }
-    }
-}
-
-pub use json::ApiJson;
-
-mod json {
-    //! The one place `axum::Json` may be named.
-    #![allow(clippy::disallowed_types)]
-
-    use axum::response::{IntoResponse, Response};
-    use serde::Serialize;
-
-    /// A JSON response. Request bodies come in as `JsonBody`; `axum::Json`
-    /// appears nowhere else (`clippy.toml` enforces it).
-    #[derive(Debug)]
-    pub struct ApiJson<T>(pub T);
-
-    impl<T: Serialize> IntoResponse for ApiJson<T> {
-        fn into_response(self) -> Response {
-            axum::Json(self.0).into_response()
         }
     }
 }

@@ -12,25 +12,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use service::request_id;
 use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-
-/// The header carrying the request id.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The longest client-provided id kept; longer ones are replaced.
-const MAX_ID_LEN: usize = 128;
-
-tokio::task_local! {
-    static REQUEST_ID: Arc<str>;
-}
-
-/// The current request's id, when called while answering one.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(|id| id.to_string()).ok()
-}
 
 /// What the middleware needs: metrics, the deadline, and fresh ids.
 #[derive(Debug)]
@@ -57,9 +43,9 @@ impl Exchange {
     fn id_for(&self, request: &Request) -> Arc<str> {
         let given = request
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(request_id::HEADER)
             .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= MAX_ID_LEN);
+            .and_then(request_id::usable);
         Arc::from(given.map_or_else(|| self.new_id(), str::to_owned))
     }
 }
@@ -83,17 +69,16 @@ pub async fn observe(State(exchange): State<Arc<Exchange>>, request: Request, ne
     exchange.metrics.request_started();
     let _in_flight = InFlight(&exchange.metrics);
     let deadline = exchange.deadline;
-    let mut response = REQUEST_ID
-        .scope(id.clone(), async move {
-            match tokio::time::timeout(deadline, next.run(request)).await {
-                Ok(response) => response,
-                Err(_) => ApiError::TimedOut { limit: deadline }.into_response(),
-            }
-        })
-        .instrument(span.clone())
-        .await;
+    let mut response = crate::request_id::scope(id.clone(), async move {
+        match tokio::time::timeout(deadline, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::TimedOut { limit: deadline }.into_response(),
+        }
+    })
+    .instrument(span.clone())
+    .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        response.headers_mut().insert(request_id::HEADER, value);
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();

@@ -3,14 +3,14 @@
 
 pub mod auth;
 pub mod config;
-pub mod domain;
 pub mod error;
 pub mod exchange;
+pub mod extract;
+pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod request_id;
 pub mod routes;
-pub mod server;
 pub mod startup;
 pub mod state;
-pub mod telemetry;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use api::config::{Command, Settings};
 use api::startup::App;
-use api::telemetry;
 
 fn main() -> ExitCode {
     // Batches run on the blocking pool: as many threads as cores is enough
@@ -24,10 +23,10 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     let settings = Settings::load();
     if settings.command == Some(Command::Healthcheck) {
-        return api_types::probe::healthcheck_command(settings.port);
+        return service::probe::healthcheck_command(settings.port);
     }
-    telemetry::init(settings.log_format);
-    telemetry::log_panics();
+    service::log::init(settings.log_format, "info");
+    service::log::log_panics();
     let result = match App::build(settings).await {
         Ok(app) => app.run_until_stopped().await,
         Err(err) => Err(err),

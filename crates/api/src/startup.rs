@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use axum::Router;
-use secrecy::ExposeSecret;
+use service::serve::{ConnectionLimits, serve};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -14,7 +14,6 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::model::Registry;
 use crate::routes::{RouterOptions, api_router};
-use crate::server::{ConnectionLimits, serve};
 use crate::state::AppState;
 
 /// A service whose models are loaded and whose port is bound, ready to serve.
@@ -47,7 +46,7 @@ impl App {
         let state = AppState {
             registry: Arc::new(registry),
             max_batch: settings.max_batch as usize,
-            api_key: settings.api_key.clone().filter(|k| !k.expose_secret().is_empty()).map(Arc::new),
+            api_key: service::cli::non_empty(settings.api_key.as_ref()).cloned().map(Arc::new),
             metrics: Arc::new(Metrics::new()),
             prediction_permits: Arc::new(Semaphore::new(settings.max_concurrent_predictions as usize)),
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
@@ -75,31 +74,8 @@ impl App {
         let addr = self.listener.local_addr().context("Failed to read the bound address")?;
         // What a free-plan wake-up costs: from loading models to ready, in milliseconds.
         tracing::info!(%addr, startup_ms = self.started.elapsed().as_millis() as u64, "ready");
-        serve(self.listener, self.router, self.limits, shutdown_signal()).await?;
+        serve(self.listener, self.router, self.limits, service::shutdown::signal()).await?;
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, draining"),
-        () = terminate => tracing::info!("SIGTERM received, draining"),
     }
 }

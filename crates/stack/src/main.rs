@@ -1,12 +1,14 @@
-//! `stack`: runs the API and the UI together in one process, on their default
-//! ports, with the shipped models: the one command to try the whole product.
+//! `stack`: runs the API and the UI together in one process, with the
+//! shipped models: the one command to try the whole product.
 //!
-//! Each service reads its usual flags from the environment (`PORT` is not
-//! shared: use `API_PORT` and `UI_PORT` here). Deployments run the two
-//! binaries separately.
+//! Each service's settings come from the environment exactly as its own
+//! binary reads them (`API_KEY`, `MAX_BATCH`, `DEFAULT_MODEL`, `LOG_FORMAT`,
+//! the timeouts, …); only what the two would share is stack's own: the
+//! address (`STACK_HOST`), the ports (`API_PORT`, `UI_PORT`; `PORT` is
+//! ignored) and the UI's `API_URL`, which points at this API. Deployments
+//! run the two binaries separately.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
@@ -24,26 +26,30 @@ struct Args {
     /// The UI's port.
     #[arg(long, env = "UI_PORT", default_value_t = 8501)]
     ui_port: u16,
-    /// The models directory.
-    #[arg(long, env = "MODELS_DIR", default_value = "models")]
-    models_dir: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    api::telemetry::init(api::config::LogFormat::Pretty);
-
-    let mut api_settings = api::config::Settings::for_models_dir(args.models_dir);
-    api_settings.host = args.host;
-    api_settings.port = args.api_port;
+    let (host, api_port) = (args.host.to_string(), args.api_port.to_string());
+    let api_settings = api::config::Settings::try_parse_from(["api", "--host", &host, "--port", &api_port])
+        .context("Invalid API settings in the environment")?;
+    service::log::init(api_settings.log_format, "info");
+    service::log::log_panics();
     let api = api::startup::App::build(api_settings).await.context("Failed to start the API")?;
     let api_url = format!("http://{}:{}", loopback_for(args.host), api.port());
 
-    let mut ui_settings =
-        ui::config::Settings::for_api(api_url.parse().context("Failed to build the API URL")?);
-    ui_settings.host = args.host;
-    ui_settings.port = args.ui_port;
+    let ui_port = args.ui_port.to_string();
+    let ui_settings = ui::config::Settings::try_parse_from([
+        "ui",
+        "--host",
+        &host,
+        "--port",
+        &ui_port,
+        "--api-url",
+        &api_url,
+    ])
+    .context("Invalid UI settings in the environment")?;
     let ui = ui::startup::App::build(ui_settings).await.context("Failed to start the UI")?;
     tracing::info!("open http://{}:{}/ in a browser (API at {api_url})", loopback_for(args.host), ui.port());
 

@@ -119,7 +119,7 @@ impl ApiClient {
         name: &str,
         row: &Instance,
         request_id: &str,
-    ) -> Result<PredictResponse, ApiClientError> {
+    ) -> Result<PredictResponse<'static>, ApiClientError> {
         self.send(self.http.post(self.url(&["models", name, "predict"])).json(row), request_id).await
     }
 

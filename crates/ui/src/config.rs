@@ -2,27 +2,14 @@
 //! with a default. Parsed once in `main`; nothing else reads the environment.
 
 use std::net::IpAddr;
+
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use secrecy::SecretString;
+use service::cli::parse_secret;
+pub use service::cli::{Command, LogFormat};
 use url::Url;
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for a log collector.
-    Json,
-}
-
-/// What the binary does besides serving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
-pub enum Command {
-    /// Exit 0 if the UI on 127.0.0.1:PORT answers GET /healthz with 200 (for container health checks).
-    Healthcheck,
-}
 
 /// The web UI: forms built from the prediction API's model cards.
 #[derive(Debug, Clone, Parser)]
@@ -58,6 +45,10 @@ pub struct Settings {
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
 
+    /// Seconds a client may take to send its request headers before the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_secs: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
@@ -69,18 +60,19 @@ impl Settings {
         Self::parse()
     }
 
-    /// Settings for tests and embedding: loopback, port 0, the given API.
-    pub fn for_api(api_url: Url) -> Self {
-        Self {
-            command: None,
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            api_url,
-            api_timeout_secs: 5,
-            log_format: LogFormat::Pretty,
-            shutdown_timeout_secs: 25,
-            api_key: None,
-        }
+    /// Settings from `args` (flags, after the program name) alone: every
+    /// other option takes its default, and the environment is not read.
+    pub fn from_args<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(
+        args: I,
+    ) -> Result<Self, clap::Error> {
+        service::cli::from_args_only(args)
+    }
+
+    /// Settings for tests and embedding: loopback, port 0, the given API,
+    /// every other option at its default.
+    pub fn for_api(api_url: &Url) -> Self {
+        Self::from_args(["--host=127.0.0.1", "--port=0", &format!("--api-url={api_url}")])
+            .unwrap_or_else(|e| panic!("the test settings must parse: {e}"))
     }
 
     /// How long in-flight requests may take to finish once a stop is asked for.
@@ -92,10 +84,6 @@ impl Settings {
     pub fn api_timeout(&self) -> Duration {
         Duration::from_secs(self.api_timeout_secs)
     }
-}
-
-fn parse_secret(raw: &str) -> Result<SecretString, String> {
-    Ok(SecretString::from(raw.to_owned()))
 }
 
 /// Parses the API's base URL. Render's `fromService … RENDER_EXTERNAL_URL`

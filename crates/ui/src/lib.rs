@@ -10,4 +10,3 @@ pub mod request_id;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod telemetry;

@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use ui::config::{Command, Settings};
 use ui::startup::App;
-use ui::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = Settings::load();
     if settings.command == Some(Command::Healthcheck) {
-        return api_types::probe::healthcheck_command(settings.port);
+        return service::probe::healthcheck_command(settings.port);
     }
-    telemetry::init(settings.log_format);
+    service::log::init(settings.log_format, "info");
+    service::log::log_panics();
     let result = match App::build(settings).await {
         Ok(app) => app.run_until_stopped().await,
         Err(err) => Err(err),

@@ -7,8 +7,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
-/// The header carrying the request id.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub use service::request_id::HEADER as REQUEST_ID_HEADER;
 
 /// This request's id.
 #[derive(Debug, Clone)]
@@ -19,8 +18,9 @@ impl RequestId {
         headers
             .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(128).collect())
+            .and_then(service::request_id::usable)
             .unwrap_or_default()
+            .to_owned()
     }
 
     /// The id of a request seen by a middleware.

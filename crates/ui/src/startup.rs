@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use axum::middleware;
+use service::serve::{ConnectionLimits, serve};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,7 +31,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     api: ApiClient,
-    shutdown_timeout: Duration,
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -41,7 +42,11 @@ impl App {
         let router = ui_router(AppState { api: api.clone() });
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
-        Ok(Self { listener, router, api, shutdown_timeout: settings.shutdown_timeout() })
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
+            drain_timeout: settings.shutdown_timeout(),
+        };
+        Ok(Self { listener, router, api, limits })
     }
 
     /// The bound port.
@@ -61,24 +66,7 @@ impl App {
             let awake = api.wake_up().await;
             tracing::info!(api = %api.base(), awake, "wake-up call to the API finished");
         });
-        let (stopping, stop_asked) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(());
-        });
-        let timeout = self.shutdown_timeout;
-        let deadline = async move {
-            match stop_asked.await {
-                Ok(()) => tokio::time::sleep(timeout).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            served = server => served.context("the server failed")?,
-            () = deadline => {
-                tracing::warn!(timeout_secs = timeout.as_secs(), "in-flight requests did not finish in time");
-            }
-        }
+        serve(self.listener, self.router, self.limits, service::shutdown::signal()).await?;
         tracing::info!("stopped");
         Ok(())
     }
@@ -118,27 +106,4 @@ pub fn ui_router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .with_state(state)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, draining"),
-        () = terminate => tracing::info!("SIGTERM received, draining"),
-    }
 }

@@ -1,16 +1,20 @@
-//! One ONNX graph loaded with tract, optimized once for a symbolic batch size.
+//! One ONNX graph loaded with tract, bound to a card's features and
+//! optimized once for a symbolic batch size. [`Graph::inspect`] reads a
+//! graph's signature without a card; [`Graph::load`] then checks the graph
+//! against the card and decides how checked rows feed it: one float matrix,
+//! or one tensor per feature (float, int64 or text), as skl2onnx exports a
+//! pandas DataFrame.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use api_types::{ModelCard, Signature, Task, TensorSpec};
+use api_types::{ModelCard, Task, TensorSpec};
+use onnx_ml::{Dim, ElemType, Signature};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 use tract_onnx::tract_hir::internal::DimLike;
 
-use super::onnx_ml;
-use crate::domain::FeatureMatrix;
+use crate::input::{Category, FeatureSchema, Rows};
 
 /// What a graph answers for a batch, protocol-neutral.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,29 +33,64 @@ pub enum ModelOutput {
 /// Plan states kept for reuse; more than this are dropped after use.
 const POOLED_STATES: usize = 8;
 
-/// A runnable, optimized graph and the one output it serves.
+/// How checked rows become the graph's inputs.
+#[derive(Debug, Clone, PartialEq)]
+enum Feed {
+    /// One `[N, width]` float matrix: the rows' numbers as they are.
+    Matrix { width: usize },
+    /// One tensor per feature, in the graph's input order.
+    Columns(Vec<Column>),
+}
+
+/// One feature fed as its own graph input.
+#[derive(Debug, Clone, PartialEq)]
+struct Column {
+    /// The feature's column in the rows.
+    col: usize,
+    elem: ElemType,
+    /// `[N]` (1) or `[N, 1]` (2).
+    rank: usize,
+    /// A text feature's categories, to turn positions back into text.
+    categories: Vec<String>,
+}
+
+/// A runnable, optimized graph, the way rows feed it, and the output it serves.
 #[derive(Debug)]
 pub struct Graph {
     plan: Arc<TypedRunnableModel>,
     /// Ready-made run states: spawning one allocates for every node, which
     /// costs more than running a small model on one row.
     states: Mutex<Vec<TypedSimpleState>>,
-    signature: Signature,
+    feed: Feed,
+    inputs: Vec<TensorSpec>,
+    output: TensorSpec,
     task: Task,
-    width: usize,
     classes: usize,
 }
 
 impl Graph {
-    /// Loads `path`, checks it against `card`, and optimizes it for any batch size.
+    /// Reads the signature of the ONNX file at `path`: inputs, outputs, class
+    /// labels and operators, without a card and without running anything.
+    pub fn inspect(path: &Path) -> Result<Signature> {
+        Signature::inspect(path)
+    }
+
+    /// Loads `path`, checks it against `card` (whose rules are `schema`), and
+    /// optimizes it for any batch size.
     ///
     /// Unsupported operators only show up while optimizing, so that happens
     /// here, at start-up, never on a request.
-    pub fn load(path: &Path, card: &ModelCard) -> Result<Self> {
-        let mut model = onnx_ml::onnx()
-            .model_for_path(path)
+    pub fn load(path: &Path, card: &ModelCard, schema: &FeatureSchema) -> Result<Self> {
+        let onnx = onnx_ml::onnx();
+        let proto = onnx
+            .proto_model_for_path(path)
             .map_err(|e| anyhow!("{e:#}"))
             .context("not a readable ONNX model")?;
+        let signature = Signature::of(&proto)?;
+        let mut model = onnx
+            .model_for_proto_model(&proto)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("tract cannot read this graph")?;
         let unsupported = onnx_ml::unsupported_operators(&model);
         ensure!(
             unsupported.is_empty(),
@@ -59,35 +98,12 @@ impl Graph {
             unsupported.join(", ")
         );
 
-        let inputs = model.input_outlets()?.to_vec();
-        ensure!(inputs.len() == 1, "the graph has {} inputs; a card describes exactly one", inputs.len());
-        let input_name = model.node(inputs[0].node).name.clone();
-        ensure!(
-            input_name == card.onnx.input,
-            "the card's onnx.input is {:?} but the graph's input is {:?}",
-            card.onnx.input,
-            input_name
-        );
-        let width = card.features.len();
-        let declared = model.input_fact(0)?.shape.clone();
-        if let GenericFactoid::Only(rank) = declared.rank() {
-            ensure!(rank == 2, "the graph's input has rank {rank}; expected [batch, features]");
-        }
-        if let Some(cols) =
-            declared.dims().nth(1).and_then(|d| d.concretize()).and_then(|d| d.to_usize().ok())
-        {
-            ensure!(cols == width, "the graph takes {cols} features per row but the card lists {width}");
-        }
-
-        let output_names: Vec<String> = model
-            .output_outlets()?
-            .iter()
-            .filter_map(|o| model.outlet_label(*o).map(str::to_owned))
-            .collect();
+        let feed = bind_inputs(&signature, card, schema)?;
         let served = card.served_output().context("the card names no served output")?.to_owned();
+        let output_names: Vec<&str> = signature.outputs.iter().map(|o| o.name.as_str()).collect();
         for wanted in [Some(&served), card.onnx.label_output.as_ref()].into_iter().flatten() {
             ensure!(
-                output_names.iter().any(|n| n == wanted),
+                output_names.contains(&wanted.as_str()),
                 "the card names output {wanted:?} but the graph's outputs are {output_names:?}"
             );
         }
@@ -95,8 +111,34 @@ impl Graph {
         // classifiers, the label branch: the label served is the argmax).
         model.select_outputs_by_name([served.as_str()])?;
 
-        let batch = model.symbols.sym("N");
-        model.set_input_fact(0, f32::fact(tvec![TDim::from(batch), TDim::from(width)]).into())?;
+        let batch = TDim::from(model.symbols.sym("N"));
+        let inputs = match &feed {
+            Feed::Matrix { width } => {
+                model.set_input_fact(0, f32::fact(tvec![batch, TDim::from(*width)]).into())?;
+                vec![TensorSpec {
+                    name: signature.inputs[0].name.clone(),
+                    dtype: ElemType::F32.name(),
+                    shape: vec![None, Some(*width)],
+                }]
+            }
+            Feed::Columns(columns) => {
+                let mut specs = Vec::with_capacity(columns.len());
+                for (i, column) in columns.iter().enumerate() {
+                    let shape: TVec<TDim> = if column.rank == 1 {
+                        tvec![batch.clone()]
+                    } else {
+                        tvec![batch.clone(), TDim::from(1)]
+                    };
+                    model.set_input_fact(i, InferenceFact::dt_shape(datum_type(column.elem)?, shape))?;
+                    specs.push(TensorSpec {
+                        name: signature.inputs[i].name.clone(),
+                        dtype: column.elem.name(),
+                        shape: if column.rank == 1 { vec![None] } else { vec![None, Some(1)] },
+                    });
+                }
+                specs
+            }
+        };
         let typed = model
             .into_optimized()
             .map_err(|e| anyhow!("{e:#}"))
@@ -130,52 +172,39 @@ impl Graph {
                 1
             }
         };
-        let signature = Signature {
-            input: TensorSpec {
-                name: input_name,
-                dtype: "float32".to_owned(),
-                shape: vec![None, Some(width)],
-            },
-            output: TensorSpec {
-                name: served,
-                dtype: dtype_name(out_fact.datum_type),
-                shape: out_shape
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| if i == 0 { None } else { d.to_usize().ok() })
-                    .collect(),
-            },
+        let output = TensorSpec {
+            name: served,
+            dtype: dtype_name(out_fact.datum_type),
+            shape: out_shape
+                .iter()
+                .enumerate()
+                .map(|(i, d)| if i == 0 { None } else { d.to_usize().ok() })
+                .collect(),
         };
         let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
-        Ok(Self { plan, states: Mutex::new(Vec::new()), signature, task: card.task, width, classes })
+        Ok(Self { plan, states: Mutex::new(Vec::new()), feed, inputs, output, task: card.task, classes })
     }
 
-    /// The input and served output as loaded.
-    pub fn signature(&self) -> &Signature {
-        &self.signature
+    /// The inputs rows feed, as loaded.
+    pub fn inputs(&self) -> &[TensorSpec] {
+        &self.inputs
+    }
+
+    /// The output answers are read from.
+    pub fn output(&self) -> &TensorSpec {
+        &self.output
     }
 
     /// Runs the graph on checked rows.
-    pub fn run(&self, rows: FeatureMatrix) -> Result<ModelOutput> {
-        ensure!(
-            rows.cols() == self.width,
-            "rows have {} columns, the graph takes {}",
-            rows.cols(),
-            self.width
-        );
-        let n = rows.rows();
-        let input: Tensor = tract_ndarray::Array2::from_shape_vec((n, self.width), rows.into_values())
-            .context("Failed to shape the input tensor")?
-            .into();
+    pub fn run(&self, rows: Rows) -> Result<ModelOutput> {
+        let n = rows.len();
+        let inputs = self.tensors(rows)?;
         let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
         let mut state = match pooled {
             Some(state) => state,
             None => self.plan.spawn().map_err(|e| anyhow!("{e:#}")).context("Failed to prepare a run")?,
         };
-        let outputs = state
-            .run(tvec!(input.into()))
-            .map_err(|e| anyhow!("{e:#}"))
-            .context("Failed to run the graph")?;
+        let outputs = state.run(inputs).map_err(|e| anyhow!("{e:#}")).context("Failed to run the graph")?;
         if let Ok(mut pool) = self.states.lock()
             && pool.len() < POOLED_STATES
         {
@@ -195,6 +224,54 @@ impl Graph {
             Task::Regression => ModelOutput::Values(data),
         })
     }
+
+    /// The graph's input tensors for `rows`.
+    fn tensors(&self, rows: Rows) -> Result<TVec<TValue>> {
+        let n = rows.len();
+        match &self.feed {
+            Feed::Matrix { width } => {
+                ensure!(
+                    rows.width() == *width,
+                    "rows have {} columns, the graph takes {width}",
+                    rows.width()
+                );
+                let matrix = tract_ndarray::Array2::from_shape_vec((n, *width), rows.into_numbers())
+                    .context("Failed to shape the input tensor")?;
+                Ok(tvec!(Tensor::from(matrix).into()))
+            }
+            Feed::Columns(columns) => {
+                columns.iter().map(|column| column.tensor(&rows).map(TValue::from)).collect()
+            }
+        }
+    }
+}
+
+impl Column {
+    fn tensor(&self, rows: &Rows) -> Result<Tensor> {
+        let n = rows.len();
+        let shape: &[usize] = if self.rank == 1 { &[n] } else { &[n, 1] };
+        let numbers = || (0..n).map(|r| rows.number(r, self.col));
+        let tensor = match self.elem {
+            ElemType::F32 => Tensor::from_shape(shape, &numbers().collect::<Vec<f32>>())?,
+            ElemType::F64 => Tensor::from_shape(shape, &numbers().map(f64::from).collect::<Vec<f64>>())?,
+            // The card's integer choices are the only values an int64 input accepts.
+            ElemType::I64 => Tensor::from_shape(shape, &numbers().map(|x| x as i64).collect::<Vec<i64>>())?,
+            ElemType::String => {
+                let texts: Vec<String> = (0..n)
+                    .map(|r| match rows.category(r, self.col) {
+                        Some(Category::Known(i)) => self.categories[*i as usize].clone(),
+                        Some(Category::Unknown(text)) => text.to_string(),
+                        Some(Category::Missing) | None => String::new(),
+                    })
+                    .collect();
+                tract_ndarray::ArrayD::from_shape_vec(shape, texts)
+                    .context("Failed to shape a text input")?
+                    .into()
+            }
+            other => bail!("input element type {} is not supported", other.name()),
+        };
+        Ok(tensor)
+    }
 }
 
 fn dtype_name(dt: DatumType) -> String {
@@ -204,4 +281,113 @@ fn dtype_name(dt: DatumType) -> String {
         DatumType::I64 => "int64".to_owned(),
         other => format!("{other:?}").to_lowercase(),
     }
+}
+
+fn datum_type(elem: ElemType) -> Result<DatumType> {
+    Ok(match elem {
+        ElemType::F32 => f32::datum_type(),
+        ElemType::F64 => f64::datum_type(),
+        ElemType::I64 => i64::datum_type(),
+        ElemType::String => String::datum_type(),
+        other => bail!("input element type {} is not supported", other.name()),
+    })
+}
+
+/// Decides how rows feed the graph, checking every input against the card.
+fn bind_inputs(signature: &Signature, card: &ModelCard, schema: &FeatureSchema) -> Result<Feed> {
+    let width = schema.width();
+    let graph_inputs: Vec<&str> = signature.inputs.iter().map(|i| i.name.as_str()).collect();
+    if let Some(name) = &card.onnx.input {
+        ensure!(
+            signature.inputs.len() == 1,
+            "the card names one matrix input ({name:?}) but the graph has {} inputs: {graph_inputs:?}; \
+             leave onnx.input out to feed one input per feature",
+            signature.inputs.len()
+        );
+        let input = &signature.inputs[0];
+        ensure!(
+            input.name == *name,
+            "the card's onnx.input is {name:?} but the graph's input is {:?}",
+            input.name
+        );
+        ensure!(
+            matches!(input.elem, ElemType::F32),
+            "the graph's input {name:?} holds {}; a matrix input must be float32",
+            input.elem.name()
+        );
+        if let Some(shape) = &input.shape {
+            ensure!(
+                shape.len() == 2,
+                "the graph's input has rank {}; expected [batch, features]",
+                shape.len()
+            );
+            if let Some(cols) = shape[1].fixed() {
+                ensure!(
+                    cols as usize == width,
+                    "the graph takes {cols} features per row but the card lists {width}"
+                );
+            }
+        }
+        if let Some(col) = (0..width).find(|&c| schema.is_categorical(c)) {
+            bail!(
+                "feature {:?} is categorical but the graph takes one float matrix; leave onnx.input out so each \
+                 feature feeds its own input",
+                schema.name(col)
+            );
+        }
+        return Ok(Feed::Matrix { width });
+    }
+    ensure!(
+        signature.inputs.len() == width,
+        "the graph has {} inputs ({graph_inputs:?}) but the card lists {width} features, one per input",
+        signature.inputs.len()
+    );
+    let mut columns = Vec::with_capacity(width);
+    for input in &signature.inputs {
+        let col = schema.column(&input.name).with_context(|| {
+            format!(
+                "the graph's input {:?} matches no feature of the card; features: {}",
+                input.name,
+                schema.names().join(", ")
+            )
+        })?;
+        let rank = match input.shape.as_deref() {
+            None => 2,
+            Some([_]) => 1,
+            Some([_, Dim::Fixed(1)] | [_, Dim::Unknown] | [_, Dim::Symbolic(_)]) => 2,
+            Some(other) => bail!(
+                "the graph's input {:?} has shape {other:?}; a feature's input is [N] or [N, 1]",
+                input.name
+            ),
+        };
+        let feature = &card.features[col];
+        match input.elem {
+            ElemType::String => ensure!(
+                schema.is_categorical(col),
+                "the graph's input {:?} takes text but the card's feature is numeric; give it `categories`",
+                input.name
+            ),
+            ElemType::F32 | ElemType::F64 => ensure!(
+                !schema.is_categorical(col),
+                "the graph's input {:?} takes numbers but the card's feature has categories",
+                input.name
+            ),
+            ElemType::I64 => {
+                let integral =
+                    feature.choices.as_ref().is_some_and(|cs| cs.iter().all(|c| c.value.fract() == 0.0));
+                ensure!(
+                    integral && !schema.missing_allowed(col),
+                    "the graph's input {:?} takes int64: the card must give the feature integer `choices` and no missing values",
+                    input.name
+                );
+            }
+            other => bail!(
+                "the graph's input {:?} holds {}, which this server cannot feed",
+                input.name,
+                other.name()
+            ),
+        }
+        columns.push(Column { col, elem: input.elem, rank, categories: schema.categories(col).to_vec() });
+    }
+    Ok(Feed::Columns(columns))
 }

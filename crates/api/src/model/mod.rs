@@ -1,9 +1,9 @@
-//! The loaded models: reading `models/<name>/`, checking each card against its
-//! graph, and running inference. Tensors in, tensors out; nothing here knows
-//! about HTTP or JSON, so other protocols can serve the same models.
+//! The loaded models: reading `models/<name>/`, checking each card against
+//! its graph, and running inference. Checked rows in, tensors out; nothing
+//! here knows about HTTP or JSON, so every protocol serves the same models.
 
+pub mod card;
 mod graph;
-pub mod onnx_ml;
 mod registry;
 
 pub use graph::{Graph, ModelOutput};

@@ -6,12 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
-use api_types::{ModelCard, ModelDetails};
-use serde_json::{Map, Value};
-use validator::Validate;
+use api_types::{ModelCard, ModelDetails, Signature};
 
+use super::card;
 use super::graph::Graph;
-use crate::domain::FeatureSchema;
+use crate::input::{Cell, FeatureSchema, RowsBuilder, Wording};
 
 const CARD_FILE: &str = "card.toml";
 const MODEL_FILE: &str = "model.onnx";
@@ -28,11 +27,9 @@ impl LoadedModel {
     /// Loads and checks one model directory.
     pub fn load(dir: &Path) -> Result<Self> {
         let card_path = dir.join(CARD_FILE);
-        let text = fs::read_to_string(&card_path)
-            .with_context(|| format!("Failed to read {}", card_path.display()))?;
-        let card: ModelCard = toml::from_str(&text)
+        let card = card::read(&card_path)?;
+        let schema = card::check(&card)
             .with_context(|| format!("{} is not a valid model card", card_path.display()))?;
-        card.validate().with_context(|| format!("{} is not a valid model card", card_path.display()))?;
         let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         ensure!(
             card.name == dir_name,
@@ -44,9 +41,8 @@ impl LoadedModel {
 
         let model_path = dir.join(MODEL_FILE);
         ensure!(model_path.is_file(), "{} is missing", model_path.display());
-        let graph = Graph::load(&model_path, &card)
+        let graph = Graph::load(&model_path, &card, &schema)
             .with_context(|| format!("{} does not match {}", model_path.display(), card_path.display()))?;
-        let schema = FeatureSchema::from_card(&card);
         let model = Self { card, schema, graph };
         model.warm_up().with_context(|| {
             format!("{}: a trial run on the card's defaults failed", model_path.display())
@@ -54,12 +50,29 @@ impl LoadedModel {
         Ok(model)
     }
 
-    /// Runs the card's default row once, so a graph that loads but cannot run
-    /// fails the boot, and the first real request pays no lazy set-up.
+    /// Runs a row of the card's defaults once, so a graph that loads but
+    /// cannot run fails the boot, and the first real request pays no lazy
+    /// set-up. A feature with no default takes its first category, missing,
+    /// or the value of its range nearest zero.
     fn warm_up(&self) -> Result<()> {
-        let defaults: Map<String, Value> =
-            self.card.features.iter().map(|f| (f.name.clone(), Value::from(f.default))).collect();
-        let rows = match self.schema.parse_instance(&Value::Object(defaults)) {
+        let mut rows = RowsBuilder::new(&self.schema, &Wording::JSON);
+        let row = rows.begin_row();
+        for (col, f) in self.card.features.iter().enumerate() {
+            let cell = match (&f.default, f.categories.as_deref()) {
+                (Some(api_types::FeatureValue::Number(x)), _) => Cell::Number(*x),
+                (Some(api_types::FeatureValue::Text(t)), _) => Cell::Text(t),
+                (None, _) if self.schema.missing_allowed(col) => Cell::Blank,
+                (None, Some([first, ..])) => Cell::Text(first),
+                (None, None) if let Some(choice) = f.choices.as_ref().and_then(|c| c.first()) => {
+                    Cell::Number(choice.value)
+                }
+                (None, _) => {
+                    Cell::Number(0.0_f64.clamp(f.min.unwrap_or(f64::MIN), f.max.unwrap_or(f64::MAX)))
+                }
+            };
+            rows.set(row, col, cell, Vec::new);
+        }
+        let rows = match rows.finish() {
             Ok(rows) => rows,
             Err(problems) => bail!("the card's defaults are not valid input: {:?}", problems.into_errors()),
         };
@@ -83,7 +96,9 @@ impl LoadedModel {
 
     /// The card plus the graph's signature, as `GET /models/{name}` serves it.
     pub fn details(&self) -> ModelDetails {
-        ModelDetails { card: self.card.clone(), signature: self.graph.signature().clone() }
+        let signature =
+            Signature { inputs: self.graph.inputs().to_vec(), output: self.graph.output().clone() };
+        ModelDetails { card: self.card.clone(), signature }
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiJson;
+use crate::extract::ApiJson;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {

@@ -12,11 +12,12 @@ mod predict;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::{Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use answers::{BatchAnswer, SingleAnswer};
+pub use answers::{batch as batch_answer, single as single_answer};
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
 
 use crate::error::ApiError;
@@ -53,7 +54,7 @@ pub fn api_router(
     let mut router = routes
         .merge(extra)
         .merge(docs::router(doc))
-        .fallback(|| async { ApiError::RouteNotFound })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -62,4 +63,16 @@ pub fn api_router(
         router = router.layer(cors);
     }
     Ok(router.with_state(state))
+}
+
+/// No route matched: a 404, unless the method is one no route of this
+/// server takes (CONNECT, TRACE, an unknown verb), which is a 501 whatever the path.
+async fn not_found(method: Method) -> ApiError {
+    if [Method::GET, Method::HEAD, Method::POST, Method::OPTIONS, Method::PUT, Method::PATCH, Method::DELETE]
+        .contains(&method)
+    {
+        ApiError::RouteNotFound
+    } else {
+        ApiError::MethodNotImplemented
+    }
 }

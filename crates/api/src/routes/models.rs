@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiJson};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
 use crate::model::LoadedModel;
 use crate::state::AppState;
 

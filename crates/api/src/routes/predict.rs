@@ -12,11 +12,12 @@ use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::answers::{BatchAnswer, SingleAnswer};
+use super::answers;
 use super::models::NamedModel;
 use crate::auth::require_api_key;
-use crate::domain::FeatureMatrix;
-use crate::error::{ApiError, ApiJson, JsonBody};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, JsonBody};
+use crate::input::{Rows, json_v1};
 use crate::limits::shed_load;
 use crate::metrics::Metrics;
 use crate::model::{LoadedModel, ModelOutput};
@@ -26,15 +27,16 @@ use crate::state::AppState;
 /// microseconds, less than a hand-off to the blocking pool would cost.
 const INLINE_MAX_ROWS: usize = 16;
 
-/// The prediction endpoints, behind the API key (if set) and load shedding.
+/// The prediction endpoints, behind the API key (if set) and then load
+/// shedding: a request without the key is refused before it can take a permit.
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(predict_default))
         .routes(routes!(predict_batch_default))
         .routes(routes!(predict))
         .routes(routes!(predict_batch))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
         .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
 }
 
 /// The problem answers every prediction endpoint can give besides its own
@@ -82,7 +84,7 @@ enum RequestProblems {
     tag = "predictions",
     request_body(content = Instance, description = "One value per feature of the default model"),
     responses(
-        (status = 200, description = "The prediction", body = PredictResponse),
+        (status = 200, description = "The prediction", body = PredictResponse<'static>),
         RequestProblems,
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
     )
@@ -102,7 +104,7 @@ async fn predict_default(
     params(("name" = String, Path, description = "The model's name")),
     request_body(content = Instance, description = "One value per feature of the model"),
     responses(
-        (status = 200, description = "The prediction", body = PredictResponse),
+        (status = 200, description = "The prediction", body = PredictResponse<'static>),
         RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
@@ -123,7 +125,7 @@ async fn predict(
     tag = "predictions",
     request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
     responses(
-        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
+        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse<'static>),
         RequestProblems,
         (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
     )
@@ -143,7 +145,7 @@ async fn predict_batch_default(
     params(("name" = String, Path, description = "The model's name")),
     request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
     responses(
-        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse),
+        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse<'static>),
         RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
@@ -159,10 +161,11 @@ async fn predict_batch(
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
 async fn predict_one(metrics: &Metrics, model: Arc<LoadedModel>, body: &[u8]) -> Result<Response, ApiError> {
-    let rows = model.schema().parse_instance_json(body)?;
+    let rows = json_v1::parse_instance(model.schema(), body)?;
     let (output, took) = infer(model.clone(), rows).await?;
     metrics.record_prediction(&model.card().name, 1, took);
-    Ok(ApiJson(SingleAnswer::new(&model, &output)).into_response())
+    let answer = answers::single(&model, &output).context("the model answered no row")?;
+    Ok(ApiJson(answer).into_response())
 }
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
@@ -172,18 +175,18 @@ async fn predict_many(
     body: &[u8],
     max_batch: usize,
 ) -> Result<Response, ApiError> {
-    let rows = model.schema().parse_batch_json(body, max_batch)?;
-    let count = rows.rows();
+    let rows = json_v1::parse_batch(model.schema(), body, max_batch)?;
+    let count = rows.len();
     tracing::Span::current().record("rows", count);
     let (output, took) = infer(model.clone(), rows).await?;
     metrics.record_prediction(&model.card().name, count, took);
-    Ok(ApiJson(BatchAnswer::new(&model, &output)).into_response())
+    Ok(ApiJson(answers::batch(&model, &output)).into_response())
 }
 
 /// Runs the graph, off the async workers when the batch is large enough to
 /// matter; also says how long the model itself took.
-async fn infer(model: Arc<LoadedModel>, rows: FeatureMatrix) -> Result<(ModelOutput, Duration), ApiError> {
-    let inline = rows.rows() <= INLINE_MAX_ROWS;
+async fn infer(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelOutput, Duration), ApiError> {
+    let inline = rows.len() <= INLINE_MAX_ROWS;
     let run = move || {
         let started = Instant::now();
         model.graph().run(rows).map(|output| (output, started.elapsed()))

@@ -63,3 +63,38 @@ async fn a_wrong_method_is_a_405_problem() {
 
     reply.assert_problem(405);
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_route_is_a_405_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+
+    let reply = app.request_predict_with(reqwest::Method::PUT).await;
+
+    reply.assert_problem(405);
+    assert_eq!(reply.allow.as_deref(), Some("POST"));
+}
+
+#[tokio::test]
+async fn trace_and_unknown_methods_are_a_405_on_a_route_and_a_501_elsewhere() {
+    let app = spawn_app().await;
+
+    for method in ["TRACE", "BREW"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let on_route = app.request_predict_with(method.clone()).await;
+        let elsewhere = app.request_status(method.as_str(), "/no/such/route").await;
+
+        on_route.assert_problem(405);
+        assert_eq!(on_route.allow.as_deref(), Some("POST"), "{method}");
+        assert_eq!(elsewhere, 501, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn connect_is_a_501_problem_not_a_404() {
+    let app = spawn_app().await;
+
+    // A client sends CONNECT with the authority as its target, which names no route.
+    let reply = app.request_predict_with(reqwest::Method::CONNECT).await;
+
+    reply.assert_problem(501);
+}

@@ -16,7 +16,7 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init(LogFormat::Pretty);
+            service::log::init(LogFormat::Pretty, "info");
         }
     });
 }
@@ -33,6 +33,7 @@ pub(crate) struct Reply {
     pub(crate) www_authenticate: Option<String>,
     pub(crate) retry_after: Option<String>,
     pub(crate) allow_origin: Option<String>,
+    pub(crate) allow: Option<String>,
     pub(crate) content_type: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Value,
@@ -71,6 +72,34 @@ impl TestApp {
         self.address.trim_start_matches("http://").parse().expect("socket address")
     }
 
+    /// Sends the headers and the first byte of a 1,000-byte JSON body to
+    /// `path`, then stops: a request the server has in hand but cannot finish.
+    pub(crate) fn hold_open_request(&self, path: &str, headers: &[(&str, &str)]) -> std::net::TcpStream {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(self.socket_addr()).expect("connect");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}Content-Length: 1000\r\n\r\n{{"
+        )
+        .expect("write");
+        stream
+    }
+
+    /// Waits until exactly `held` requests besides the asking one are in
+    /// flight, as `/metrics` counts them (at most 10 s).
+    pub(crate) async fn wait_until_in_flight(&self, held: usize) {
+        let wanted = format!("http_requests_in_flight {}\n", held + 1);
+        for _ in 0..1000 {
+            if self.get_metrics().await.body.as_str().is_some_and(|text| text.contains(&wanted)) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the server never had {held} request(s) in flight");
+    }
+
     /// `GET path` with a request id.
     pub(crate) async fn get_path_with_request_id(&self, path: &str, id: &str) -> Reply {
         let response = self
@@ -105,9 +134,10 @@ impl TestApp {
         let www_authenticate = header("www-authenticate");
         let retry_after = header("retry-after");
         let allow_origin = header("access-control-allow-origin");
+        let allow = header("allow");
         let text = response.text().await.expect("Failed to read the body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, www_authenticate, retry_after, allow_origin, content_type, request_id, body }
+        Reply { status, www_authenticate, retry_after, allow_origin, allow, content_type, request_id, body }
     }
 
     async fn get(&self, path: &str) -> Reply {

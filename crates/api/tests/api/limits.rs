@@ -14,19 +14,6 @@ fn settings() -> Settings {
     Settings::for_models_dir(models_dir())
 }
 
-/// Sends headers and the first part of a body, then stops: a request the
-/// server has in hand but cannot finish.
-fn hold_open_request(app: &TestApp, path: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(app.socket_addr()).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
-    )
-    .expect("write");
-    stream
-}
-
 fn read_all(stream: &mut TcpStream) -> String {
     let mut out = String::new();
     let _ = stream.read_to_string(&mut out);
@@ -34,15 +21,19 @@ fn read_all(stream: &mut TcpStream) -> String {
 }
 
 #[tokio::test]
-async fn a_body_over_the_configured_limit_is_a_413_problem() {
+async fn a_body_over_the_default_or_the_configured_limit_is_a_413_problem() {
+    let default = spawn_app().await;
     let mut s = settings();
     s.body_limit_bytes = Some(2_000);
-    let app = spawn_app_with(s).await;
+    let configured = spawn_app_with(s).await;
+    let huge = format!(r#"{{"sepal_length": "{}"}}"#, "x".repeat(20 * 1024 * 1024));
     let rows = vec![iris_row(); 40];
 
-    let reply = app.post_predict_batch(&serde_json::json!({ "instances": rows })).await;
+    let over_default = default.post_predict_raw(huge, Some("application/json")).await;
+    let over_configured = configured.post_predict_batch(&serde_json::json!({ "instances": rows })).await;
 
-    reply.assert_problem(413);
+    over_default.assert_problem(413);
+    over_configured.assert_problem(413);
 }
 
 #[tokio::test]
@@ -55,7 +46,7 @@ async fn a_request_slower_than_the_deadline_gets_a_timeout_problem() {
         let addr = app.socket_addr();
         move || {
             let app = TestApp::at(addr);
-            hold_open_request(&app, "/predict")
+            app.hold_open_request("/predict", &[])
         }
     })
     .await
@@ -97,12 +88,8 @@ async fn past_the_concurrency_limit_predictions_are_shed_with_503_and_retry_afte
     let mut s = settings();
     s.max_concurrent_predictions = 1;
     let app = spawn_app_with(s).await;
-    let addr = app.socket_addr();
-    let held = tokio::task::spawn_blocking(move || hold_open_request(&TestApp::at(addr), "/predict"))
-        .await
-        .expect("task");
-    // Give the server a moment to admit the held request.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let held = app.hold_open_request("/predict", &[]);
+    app.wait_until_in_flight(1).await;
 
     let shed = app.post_predict(&iris_row()).await;
 
@@ -110,8 +97,23 @@ async fn past_the_concurrency_limit_predictions_are_shed_with_503_and_retry_afte
     assert_eq!(shed.retry_after.as_deref(), Some("1"));
     assert_eq!(app.get_health().await.status, 200, "health is never shed");
     drop(held);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.wait_until_in_flight(0).await;
     assert_eq!(app.post_predict(&iris_row()).await.status, 200, "the permit comes back");
+}
+
+#[tokio::test]
+async fn a_request_without_the_key_is_refused_before_it_can_take_a_prediction_permit() {
+    let mut s = settings();
+    s.max_concurrent_predictions = 1;
+    s.api_key = Some(secrecy::SecretString::from("k3y".to_owned()));
+    let app = spawn_app_with(s).await;
+    let held = app.hold_open_request("/predict", &[("authorization", "Bearer k3y")]);
+    app.wait_until_in_flight(1).await;
+
+    let anonymous = app.post_predict(&iris_row()).await;
+
+    anonymous.assert_problem(401);
+    drop(held);
 }
 
 #[tokio::test]

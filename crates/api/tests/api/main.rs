@@ -1,6 +1,7 @@
 //! The API's integration tests: one binary, the real service on port 0, real HTTP.
 
 mod auth;
+mod columns;
 mod golden;
 mod health;
 mod helpers;
@@ -11,4 +12,3 @@ mod openapi;
 mod predict;
 mod startup;
 mod validation;
-mod zoo;

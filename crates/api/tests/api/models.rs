@@ -40,7 +40,7 @@ async fn a_model_card_carries_features_classes_examples_and_provenance() {
     assert_eq!(card["task"], "classification");
     assert!(card["examples"].as_array().is_some_and(|e| e.len() >= 2));
     assert!(card["provenance"]["metrics"]["accuracy"].as_f64().is_some_and(|a| a > 0.8));
-    assert_eq!(card["signature"]["input"]["shape"], serde_json::json!([Value::Null, 4]));
+    assert_eq!(card["signature"]["inputs"][0]["shape"], serde_json::json!([Value::Null, 4]));
     assert_eq!(card["signature"]["output"]["shape"], serde_json::json!([Value::Null, 3]));
 }
 

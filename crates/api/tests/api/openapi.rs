@@ -116,3 +116,35 @@ async fn the_interactive_docs_are_served_by_the_api_itself() {
         "{script}"
     );
 }
+
+#[tokio::test]
+async fn every_json_answer_matches_the_schema_its_operation_documents() {
+    let app = spawn_app().await;
+    let doc = app.get_openapi().await.body;
+    let check = |path: &str, method: &str, status: &str, body: &Value| {
+        let media = &doc["paths"][path][method]["responses"][status]["content"];
+        let schema = media
+            .as_object()
+            .and_then(|m| m.values().next())
+            .map(|m| m["schema"].clone())
+            .unwrap_or_else(|| panic!("{method} {path} documents no {status} body"));
+        // The operation's schema, resolved against the document's components.
+        let root = serde_json::json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "components": doc["components"], "allOf": [schema]});
+        let validator = jsonschema::validator_for(&root).expect("the schema compiles");
+        let problems: Vec<String> =
+            validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(problems.is_empty(), "{method} {path} {status}: {problems:#?}\n{body}");
+    };
+
+    check("/models/{name}", "get", "200", &app.get_model("iris").await.body);
+    check("/models/{name}", "get", "404", &app.get_model("tulip").await.body);
+    check("/models", "get", "200", &app.get_models().await.body);
+    check("/readyz", "get", "200", &app.get_ready().await.body);
+    check("/healthz", "get", "200", &app.get_health().await.body);
+    check("/predict", "post", "200", &app.post_predict(&crate::helpers::iris_row()).await.body);
+    check("/predict", "post", "422", &app.post_predict(&serde_json::json!({"sepal_length": "x"})).await.body);
+    let batch = serde_json::json!({"instances": [crate::helpers::iris_row()]});
+    check("/predict/batch", "post", "200", &app.post_predict_batch(&batch).await.body);
+    let diabetes = serde_json::json!({"age": 61, "sex": 1, "bmi": 25.8, "bp": 90, "s1": 280, "s2": 195.4, "s3": 55, "s4": 5, "s5": 4.9972, "s6": 90});
+    check("/models/{name}/predict", "post", "200", &app.post_model_predict("diabetes", &diabetes).await.body);
+}

@@ -82,7 +82,7 @@ fn a_card_naming_a_missing_output_fails_listing_the_real_ones() {
 
 #[test]
 fn a_card_with_a_wrong_input_name_fails() {
-    let tmp = iris_copy(|card| card.onnx.input = "features".to_owned());
+    let tmp = iris_copy(|card| card.onnx.input = Some("features".to_owned()));
 
     let err = load_error(tmp.path());
 
@@ -91,7 +91,7 @@ fn a_card_with_a_wrong_input_name_fails() {
 
 #[test]
 fn an_invalid_card_fails_naming_the_card_file() {
-    let tmp = iris_copy(|card| card.features[0].default = 99.0);
+    let tmp = iris_copy(|card| card.features[0].default = Some(api_types::FeatureValue::Number(99.0)));
 
     let err = load_error(tmp.path());
 

@@ -160,7 +160,7 @@ async fn a_batch_of_bad_rows_gets_a_short_bounded_answer() {
     let reply = app.post_predict_batch(&json!({ "instances": rows })).await;
 
     reply.assert_problem(422);
-    assert_eq!(reply.body["errors"].as_array().map(Vec::len), Some(api::domain::MAX_REPORTED_PROBLEMS));
+    assert_eq!(reply.body["errors"].as_array().map(Vec::len), Some(api::input::MAX_REPORTED_PROBLEMS));
     assert!(reply.body["detail"].as_str().is_some_and(|d| d.starts_with("5000 problem(s)")));
     assert!(reply.body.to_string().len() < 20_000);
 }
@@ -223,16 +223,6 @@ async fn a_missing_or_wrong_content_type_is_a_415() {
 
         reply.assert_problem(415);
     }
-}
-
-#[tokio::test]
-async fn a_body_over_the_limit_is_a_413_problem() {
-    let app = spawn_app().await;
-    let huge = format!(r#"{{"sepal_length": "{}"}}"#, "x".repeat(20 * 1024 * 1024));
-
-    let reply = app.post_predict_raw(huge, Some("application/json")).await;
-
-    reply.assert_problem(413);
 }
 
 #[tokio::test]

@@ -1,13 +1,12 @@
 //! The pages: one module per page, merged into one router.
 
+mod assets;
 mod health;
 mod home;
 mod model;
 
 use axum::Router;
-use axum::routing::get;
 
-use crate::assets;
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -17,6 +16,6 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(home::router())
         .merge(model::router())
-        .route("/assets/{file}", get(assets::serve))
+        .merge(assets::router())
         .fallback(|| async { UiError::PageNotFound })
 }

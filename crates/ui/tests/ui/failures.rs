@@ -120,7 +120,7 @@ async fn card_text_from_the_api_is_escaped_never_run() {
         "onnx": {"input": "input", "probabilities_output": "p"},
         "features": [{"name": "x", "label": evil, "unit": evil, "description": evil, "min": 0.0, "max": 1.0, "step": 0.1, "default": 0.5}],
         "examples": [{"label": evil, "values": {"x": 0.5}}],
-        "signature": {"input": {"name": "input", "dtype": "float32", "shape": [null, 1]}, "output": {"name": "p", "dtype": "float32", "shape": [null, 2]}}
+        "signature": {"inputs": [{"name": "input", "dtype": "float32", "shape": [null, 1]}], "output": {"name": "p", "dtype": "float32", "shape": [null, 2]}}
     });
     let answer = json!({"model": "evil", "model_version": "1", "label": evil, "class_index": 0, "probabilities": {evil: 0.9, "b": 0.1}});
     let api =

@@ -14,7 +14,7 @@ fn init_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            ui::telemetry::init(ui::config::LogFormat::Pretty);
+            service::log::init(ui::config::LogFormat::Pretty, "info");
         }
     });
 }
@@ -49,7 +49,7 @@ pub(crate) async fn spawn_stack_with_keys(api_key: Option<&str>, ui_key: Option<
     let api_url = format!("http://127.0.0.1:{}", api.port());
     tokio::spawn(api.run_until_stopped());
     init_logs();
-    let mut settings = Settings::for_api(api_url.parse().expect("API URL"));
+    let mut settings = Settings::for_api(&api_url.parse().expect("API URL"));
     settings.api_key = ui_key.map(|k| SecretString::from(k.to_owned()));
     start(settings, &api_url).await
 }
@@ -72,7 +72,7 @@ pub(crate) async fn spawn_with_api_down() -> TestUi {
 
 async fn spawn_ui(api_url: &str, timeout_secs: u64) -> TestUi {
     init_logs();
-    let mut settings = Settings::for_api(api_url.parse().expect("API URL"));
+    let mut settings = Settings::for_api(&api_url.parse().expect("API URL"));
     settings.api_timeout_secs = timeout_secs;
     start(settings, api_url).await
 }

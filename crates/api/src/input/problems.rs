@@ -1,6 +1,6 @@
 //! Collects field problems while parsing, keeping the report bounded.
 
-use api_types::{Allowed, FieldError, FieldErrorKind, LocPart};
+use api_types::{FieldError, LocPart};
 
 /// The most problems one error body lists; the rest are only counted, so a
 /// 10,000-row batch of bad rows still gets a short answer.
@@ -18,11 +18,12 @@ pub struct Problems {
 }
 
 impl Problems {
-    /// Records one problem.
-    pub fn push(&mut self, loc: Vec<LocPart>, kind: FieldErrorKind, msg: String, allowed: Option<Allowed>) {
+    /// Records one problem; `make` runs only if it is kept, so the problems
+    /// past the cap cost no allocation.
+    pub fn record(&mut self, make: impl FnOnce() -> FieldError) {
         self.total += 1;
         if self.kept.len() < MAX_REPORTED_PROBLEMS {
-            self.kept.push(FieldError { loc, msg, kind, allowed });
+            self.kept.push(make());
         }
     }
 
@@ -52,15 +53,27 @@ pub fn bounded_key(key: &str) -> LocPart {
 
 #[cfg(test)]
 mod tests {
+    use api_types::FieldErrorKind;
+
     use super::*;
 
     #[test]
     fn problems_past_the_cap_are_counted_but_not_kept() {
         let mut p = Problems::default();
+        let mut made = 0;
         for i in 0..MAX_REPORTED_PROBLEMS + 7 {
-            p.push(vec![i.into()], FieldErrorKind::Missing, "m".to_owned(), None);
+            p.record(|| {
+                made += 1;
+                FieldError {
+                    loc: vec![i.into()],
+                    msg: "m".to_owned(),
+                    kind: FieldErrorKind::Missing,
+                    allowed: None,
+                }
+            });
         }
         assert_eq!(p.total(), MAX_REPORTED_PROBLEMS + 7);
+        assert_eq!(made, MAX_REPORTED_PROBLEMS, "problems past the cap are never built");
         assert_eq!(p.into_errors().len(), MAX_REPORTED_PROBLEMS);
     }
 

@@ -8,7 +8,7 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
-use super::ensemble::{Aggregate, Ensemble, Mode, PostTransform, TreeAttributes, transform_scores};
+use super::ensemble::{Aggregate, Mode, PostTransform, TreeAttributes, TreeEnsemble, transform_scores};
 
 /// Rows × trees below which a batch runs on the calling thread.
 const PARALLEL_WORK: usize = 8 * 1024;
@@ -95,7 +95,7 @@ fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
     PostTransform::parse(node.get_attr_opt::<&str>("post_transform")?.unwrap_or("NONE"))
 }
 
-/// Rows walked together, tree by tree (see `Ensemble::accumulate_block`).
+/// Rows walked together, tree by tree (see `TreeEnsemble::accumulate_block`).
 const BLOCK_ROWS: usize = 64;
 
 /// What runs for each block of rows: their features, their outputs, the thread's scratch.
@@ -164,8 +164,8 @@ fn rows_of(input: &TValue, needed: usize) -> TractResult<(Vec<f32>, usize, usize
 
 /// `TreeEnsembleClassifier`: outputs the label and the class scores.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct TreeClassifier {
-    ensemble: Arc<Ensemble>,
+pub struct TreeClassifier {
+    ensemble: Arc<TreeEnsemble>,
     labels: Labels,
     base_values: Vec<f32>,
     transform: PostTransform,
@@ -188,7 +188,7 @@ pub(crate) fn parse_classifier(
     };
     ensure!(labels.len() >= 2, "a classifier needs at least two classes");
     let attributes = tree_attributes(ctx, node, "class")?;
-    let ensemble = Ensemble::build(&attributes, labels.len(), Aggregate::Sum)?;
+    let ensemble = TreeEnsemble::build(&attributes, labels.len(), Aggregate::Sum)?;
     let (classes_in_leaves, weights_all_positive) = ensemble.weight_summary();
     let op = TreeClassifier {
         binary_case: labels.len() == 2 && classes_in_leaves.len() == 1,
@@ -207,6 +207,21 @@ impl Eq for TreeClassifier {}
 impl TreeClassifier {
     fn n_classes(&self) -> usize {
         self.labels.len()
+    }
+
+    /// The trees.
+    pub fn ensemble(&self) -> &TreeEnsemble {
+        &self.ensemble
+    }
+
+    /// What is added to each class's sum before the post transform.
+    pub fn base_values(&self) -> &[f32] {
+        &self.base_values
+    }
+
+    /// What turns the sums into scores.
+    pub fn post_transform(&self) -> PostTransform {
+        self.transform
     }
 
     /// One row's label index and class scores, as onnxruntime computes them.
@@ -399,8 +414,8 @@ impl TypedOp for TreeClassifier {
 
 /// `TreeEnsembleRegressor`: outputs `[rows, n_targets]` values.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct TreeRegressor {
-    ensemble: Arc<Ensemble>,
+pub struct TreeRegressor {
+    ensemble: Arc<TreeEnsemble>,
     base_values: Vec<f32>,
     transform: PostTransform,
 }
@@ -414,7 +429,7 @@ pub(crate) fn parse_regressor(
     let aggregate = Aggregate::parse(node.get_attr_opt::<&str>("aggregate_function")?.unwrap_or("SUM"))?;
     let attributes = tree_attributes(ctx, node, "target")?;
     let op = TreeRegressor {
-        ensemble: Arc::new(Ensemble::build(&attributes, n_targets as usize, aggregate)?),
+        ensemble: Arc::new(TreeEnsemble::build(&attributes, n_targets as usize, aggregate)?),
         base_values: floats(ctx, node, "base_values")?.unwrap_or_default(),
         transform: post_transform(node)?,
     };
@@ -424,6 +439,21 @@ pub(crate) fn parse_regressor(
 impl Eq for TreeRegressor {}
 
 impl TreeRegressor {
+    /// The trees.
+    pub fn ensemble(&self) -> &TreeEnsemble {
+        &self.ensemble
+    }
+
+    /// What is added to each target's sum before the post transform.
+    pub fn base_values(&self) -> &[f32] {
+        &self.base_values
+    }
+
+    /// What turns the sums into values.
+    pub fn post_transform(&self) -> PostTransform {
+        self.transform
+    }
+
     /// One row's values, as onnxruntime computes them.
     fn finish(&self, scores: &mut [f32], has: &[bool], out: &mut [f32]) {
         let trees = self.ensemble.n_trees() as f32;

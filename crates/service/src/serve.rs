@@ -1,6 +1,6 @@
-//! The HTTP/1.1 server loop: hyper with a header-read timeout (axum's own
-//! `serve` has none, so a slow client could hold a connection forever) and
-//! a graceful, bounded drain on shutdown.
+//! The HTTP/1.1 serve loop both services run: hyper with a header-read
+//! timeout (axum's own `serve` has none, so a slow client could hold a
+//! connection forever) and a graceful, bounded drain on shutdown.
 
 use std::future::Future;
 use std::time::Duration;

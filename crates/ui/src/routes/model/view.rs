@@ -1,37 +1,25 @@
-//! `GET /models/{name}`: the form built from a model's card and, when the
-//! query string holds input, the prediction for it. The form submits with
-//! GET, so every result has a URL that can be shared and bookmarked.
+//! The model page's view: the form's fields built from a card, the error
+//! summary, and the prediction shown as probability bars or a value on its
+//! training range. Pure data shaping, no I/O: the handler asks the API.
 
 use std::collections::HashMap;
 
-use api_types::{
-    FeatureSpec, FieldError, Instance, LocPart, ModelCard, ModelDetails, PredictResponse, Prediction, Problem,
-};
+use api_types::{FeatureSpec, FieldError, LocPart, ModelCard, Policy, PredictResponse, Prediction, Problem};
 use askama::Template;
-use axum::Router;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::Html;
-use axum::routing::get;
 
-use super::home::{headline_metric, task_name};
-use crate::api_client::ApiClientError;
 use crate::assets::STYLESHEET_PATH;
-use crate::error::{ModelLink, UiError};
-use crate::page;
-use crate::request_id::RequestId;
-use crate::state::AppState;
+use crate::routes::home::{headline_metric, task_name};
 
-/// Query parameters starting with this belong to the UI, never to the model.
-const RESERVED_PREFIX: char = '_';
-
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/models/{name}", get(show_form))
+/// A problem found before asking the API: a value that is not a number.
+#[derive(Debug)]
+pub(super) struct LocalProblem {
+    pub(super) feature: String,
+    pub(super) msg: String,
 }
 
 #[derive(Debug, Template)]
 #[template(path = "pages/model.html")]
-struct ModelPage {
+pub(super) struct ModelPage {
     stylesheet: &'static str,
     name: String,
     title: String,
@@ -54,9 +42,9 @@ struct FieldView {
     label: String,
     unit: String,
     help: String,
-    min: String,
-    max: String,
-    step: String,
+    min: Option<String>,
+    max: Option<String>,
+    step: Option<String>,
     value: String,
     /// `number`, or `text` when the submitted value is not a number, so the user sees what they typed.
     input_type: &'static str,
@@ -124,145 +112,14 @@ impl FieldView {
     }
 }
 
-async fn show_form(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-    OriginalUri(uri): OriginalUri,
-    RequestId(request_id): RequestId,
-) -> Result<(StatusCode, Html<String>), UiError> {
-    let params = Params::parse(query.as_deref().unwrap_or_default());
-    let unavailable = || UiError::ApiUnavailable {
-        retry_url: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
-        attempt: params.attempt,
-    };
-
-    let details: ModelDetails = match state.api.model(&name, &request_id).await {
-        Ok(details) => details,
-        Err(ApiClientError::NotFound) => {
-            let models = match state.api.list_models(&request_id).await {
-                Ok(list) => {
-                    list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
-                }
-                Err(_) => Vec::new(),
-            };
-            return Err(UiError::ModelNotFound { name, models });
-        }
-        Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
-        Err(other) => {
-            return Err(UiError::Internal(
-                anyhow::Error::new(other).context("Failed to read the model card"),
-            ));
-        }
-    };
-    let card = details.card;
-    let mut page = ModelPage::for_card(&card, &params);
-
-    if params.submitted() {
-        // Values that are not numbers are flagged here; the rest still go to
-        // the API, so its range and choice problems show at the same time.
-        let (row, local) = read_row(&card, &params);
-        match state.api.predict(&card.name, &row, &request_id).await {
-            Ok(answer) if local.is_empty() => page.show_answer(&card, answer, share_url(&card, &params)),
-            Ok(_) => page.show_problems(&card, &local, None),
-            Err(ApiClientError::Invalid(problem)) => page.show_problems(&card, &local, Some(&problem)),
-            Err(ApiClientError::Unavailable(_)) if !local.is_empty() => {
-                page.show_problems(&card, &local, None)
-            }
-            Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
-            Err(ApiClientError::NotFound) => {
-                return Err(UiError::ModelNotFound { name, models: Vec::new() });
-            }
-            Err(other @ (ApiClientError::Unexpected(_) | ApiClientError::Unauthorized)) => {
-                return Err(UiError::Internal(
-                    anyhow::Error::new(other).context("Failed to get a prediction"),
-                ));
-            }
-        }
-    }
-    // The form with input problems is a 422, like the API's answer it shows.
-    let status = if page.summary.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, page::render(&page)?))
-}
-
-/// The query string: feature values as typed, plus the UI's own `_retry`.
-#[derive(Debug, Default)]
-struct Params {
-    values: HashMap<String, String>,
-    attempt: u32,
-}
-
-impl Params {
-    fn parse(query: &str) -> Self {
-        let mut params = Self::default();
-        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            if key == "_retry" {
-                params.attempt = value.parse().unwrap_or(0);
-            } else if !key.starts_with(RESERVED_PREFIX) {
-                params.values.entry(key.into_owned()).or_insert_with(|| value.into_owned());
-            }
-        }
-        params
-    }
-
-    /// Whether the user asked for a prediction (any input in the query string).
-    fn submitted(&self) -> bool {
-        !self.values.is_empty()
-    }
-}
-
-/// A problem found before asking the API: a value that is not a number.
-#[derive(Debug)]
-struct LocalProblem {
-    feature: String,
-    msg: String,
-}
-
-/// Reads every feature's submitted text as a number: the numbers, and a
-/// problem for each text that is not one. The API checks everything else.
-fn read_row(card: &ModelCard, params: &Params) -> (Instance, Vec<LocalProblem>) {
-    let mut row = Instance::new();
-    let mut problems = Vec::new();
-    for f in &card.features {
-        let raw = params.values.get(&f.name).map_or("", |v| v.trim());
-        match parse_number(raw) {
-            Ok(v) => {
-                row.insert(f.name.clone(), v);
-            }
-            Err(msg) => problems.push(LocalProblem { feature: f.name.clone(), msg: msg.to_owned() }),
-        }
-    }
-    (row, problems)
-}
-
-fn parse_number(raw: &str) -> Result<f64, &'static str> {
-    if raw.is_empty() {
-        return Err("Enter a value.");
-    }
-    match raw.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err("Enter a number, such as 5.1: digits with an optional sign and decimal point."),
-    }
-}
-
-/// The page's own URL for this input, in the card's feature order.
-fn share_url(card: &ModelCard, params: &Params) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for f in &card.features {
-        if let Some(v) = params.values.get(&f.name) {
-            query.append_pair(&f.name, v.trim());
-        }
-    }
-    format!("/models/{}?{}", card.name, query.finish())
-}
-
 fn field_id(name: &str) -> String {
     format!("f-{name}")
 }
 
 impl ModelPage {
-    fn for_card(card: &ModelCard, params: &Params) -> Self {
-        let fields = card.features.iter().map(|f| field_view(f, params.values.get(&f.name))).collect();
+    /// The form for `card`, filled with the `submitted` values (defaults elsewhere).
+    pub(super) fn for_card(card: &ModelCard, submitted: &HashMap<String, String>) -> Self {
+        let fields = card.features.iter().map(|f| field_view(f, submitted.get(&f.name))).collect();
         let examples = card
             .examples
             .iter()
@@ -296,6 +153,11 @@ impl ModelPage {
         }
     }
 
+    /// Whether the page shows input problems.
+    pub(super) fn has_problems(&self) -> bool {
+        !self.summary.is_empty()
+    }
+
     /// Marks `feature` invalid with `msg` and lists it in the summary.
     fn flag(&mut self, card: &ModelCard, feature: &str, msg: &str) {
         let label = card.feature(feature).map_or(feature, |f| f.label.as_str());
@@ -314,7 +176,7 @@ impl ModelPage {
 
     /// Shows the problems found here and those the API reported; a field
     /// flagged here is not flagged again as missing.
-    fn show_problems(&mut self, card: &ModelCard, local: &[LocalProblem], api: Option<&Problem>) {
+    pub(super) fn show_problems(&mut self, card: &ModelCard, local: &[LocalProblem], api: Option<&Problem>) {
         for p in local {
             self.flag(card, &p.feature, &p.msg);
         }
@@ -349,11 +211,13 @@ impl ModelPage {
         }
     }
 
-    fn show_answer(&mut self, card: &ModelCard, answer: PredictResponse, share_url: String) {
+    /// Shows the API's answer, with the link that reproduces it.
+    pub(super) fn show_answer(&mut self, card: &ModelCard, answer: PredictResponse<'_>, share_url: String) {
         self.share_url = Some(share_url);
         match answer.prediction {
             Prediction::Classification(c) => {
-                let mut probs: Vec<(String, f32)> = c.probabilities.into_iter().collect();
+                let mut probs: Vec<(String, f32)> =
+                    c.probabilities.iter().map(|(k, p)| (k.to_owned(), p)).collect();
                 probs.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let bars = probs
                     .iter()
@@ -366,7 +230,7 @@ impl ModelPage {
                     })
                     .collect();
                 let confidence = probs.first().map(|(_, p)| percent(*p)).unwrap_or_default();
-                self.class_result = Some(ClassResult { label: c.label, confidence, bars });
+                self.class_result = Some(ClassResult { label: c.label.into_owned(), confidence, bars });
             }
             Prediction::Regression(r) => {
                 let output = card.output.as_ref();
@@ -395,7 +259,7 @@ impl ModelPage {
                 self.value_result = Some(ValueResult {
                     output: output.map_or_else(|| "value".to_owned(), |o| o.name.clone()),
                     value: number(f64::from(r.value)),
-                    unit: r.unit.unwrap_or_default(),
+                    unit: r.unit.map(std::borrow::Cow::into_owned).unwrap_or_default(),
                     description: output.map(|o| o.description.clone()).unwrap_or_default(),
                     range,
                 });
@@ -405,38 +269,66 @@ impl ModelPage {
 }
 
 fn field_view(f: &FeatureSpec, submitted: Option<&String>) -> FieldView {
-    let value = submitted.map_or_else(|| f.default.to_string(), |v| v.trim().to_owned());
-    let is_number = value.parse::<f64>().is_ok_and(f64::is_finite);
-    let options = f
-        .choices
-        .as_ref()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| OptionView {
-                    value: c.value.to_string(),
-                    label: c.label.clone(),
-                    selected: value.parse::<f64>().is_ok_and(|v| v == c.value),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let range = format!(
-        "{} to {}{}",
-        f.min,
-        f.max,
-        if f.unit.is_empty() { String::new() } else { format!(" {}", f.unit) }
+    let value = submitted.map_or_else(
+        || f.default.as_ref().map(ToString::to_string).unwrap_or_default(),
+        |v| v.trim().to_owned(),
     );
-    let help = if f.description.is_empty() { range } else { format!("{} Accepted: {range}.", f.description) };
+    let is_number = value.parse::<f64>().is_ok_and(f64::is_finite);
+    let mut options: Vec<OptionView> = match (&f.categories, &f.choices) {
+        (Some(categories), _) => categories
+            .iter()
+            .map(|c| OptionView { value: c.clone(), label: c.clone(), selected: *c == value })
+            .collect(),
+        (None, Some(choices)) => choices
+            .iter()
+            .map(|c| OptionView {
+                value: c.value.to_string(),
+                label: c.label.clone(),
+                selected: value.parse::<f64>().is_ok_and(|v| v == c.value),
+            })
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    if !options.is_empty() && f.missing == Policy::Allowed {
+        options.insert(
+            0,
+            OptionView { value: String::new(), label: "Not recorded".to_owned(), selected: value.is_empty() },
+        );
+    }
+    let unit = if f.unit.is_empty() { String::new() } else { format!(" {}", f.unit) };
+    let mut accepted = match (&f.categories, f.min, f.max) {
+        (Some(categories), _, _) => format!("one of {}", categories.join(", ")),
+        (None, Some(lo), Some(hi)) => format!("{lo} to {hi}{unit}"),
+        (None, Some(lo), None) => format!("{lo}{unit} or more"),
+        (None, None, Some(hi)) => format!("up to {hi}{unit}"),
+        (None, None, None) => "any number".to_owned(),
+    };
+    if f.missing == Policy::Allowed {
+        accepted.push_str(if options.is_empty() {
+            "; may be left blank"
+        } else {
+            "; may be “Not recorded”"
+        });
+    }
+    let help = if f.description.is_empty() {
+        format!("Accepted: {accepted}.")
+    } else {
+        format!("{} Accepted: {accepted}.", f.description)
+    };
     FieldView {
         name: f.name.clone(),
         label: f.label.clone(),
         unit: f.unit.clone(),
         help,
-        min: f.min.to_string(),
-        max: f.max.to_string(),
-        step: f.step.to_string(),
+        min: f.min.map(|v| v.to_string()),
+        max: f.max.map(|v| v.to_string()),
+        step: Some(f.step.map_or_else(|| "any".to_owned(), |v| v.to_string())),
         value,
-        input_type: if is_number || submitted.is_none() { "number" } else { "text" },
+        input_type: if is_number || submitted.is_none() || submitted.is_some_and(|s| s.trim().is_empty()) {
+            "number"
+        } else {
+            "text"
+        },
         options,
         error: None,
         autofocus: false,
@@ -491,24 +383,6 @@ mod tests {
         assert_eq!(percent(0.000_000_3), "<0.1%");
         assert_eq!(percent(0.98081), "98.1%");
         assert_eq!(percent(0.0), "0.0%");
-    }
-
-    #[test]
-    fn text_that_is_not_a_number_is_rejected() {
-        assert!(parse_number("abc").is_err());
-        assert!(parse_number("inf").is_err());
-        assert!(parse_number("NaN").is_err());
-        assert!(parse_number("").is_err());
-        assert_eq!(parse_number("5.1"), Ok(5.1));
-        assert_eq!(parse_number("-2e-1"), Ok(-0.2));
-    }
-
-    #[test]
-    fn the_retry_counter_is_not_a_feature() {
-        let params = Params::parse("a=1&_retry=3&_other=x&a=2");
-        assert_eq!(params.attempt, 3);
-        assert_eq!(params.values.len(), 1);
-        assert_eq!(params.values["a"], "1");
     }
 
     #[test]

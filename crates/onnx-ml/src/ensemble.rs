@@ -1,5 +1,7 @@
 //! Tree ensembles laid out for speed, and onnxruntime's rules for turning
 //! their sums into scores. No tract here: plain slices in, plain slices out.
+//! The structure is readable ([`TreeEnsemble::trees`], [`NodeView`]) so that
+//! explanations can walk the same trees that score.
 //!
 //! Nodes of every tree live in one flat array; each tree is entered through
 //! its root index; a leaf's weights are a range of a flat (target, weight)
@@ -9,13 +11,20 @@ use anyhow::{Result, bail, ensure};
 
 /// How a branch node compares the feature with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Mode {
+pub enum Mode {
+    /// `x <= threshold`.
     Leq,
+    /// `x < threshold`.
     Lt,
+    /// `x >= threshold`.
     Gte,
+    /// `x > threshold`.
     Gt,
+    /// `x == threshold`.
     Eq,
+    /// `x != threshold`.
     Neq,
+    /// A leaf: no comparison.
     Leaf,
 }
 
@@ -36,10 +45,14 @@ impl Mode {
 
 /// How the trees' leaf values combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Aggregate {
+pub enum Aggregate {
+    /// Leaf values add up.
     Sum,
+    /// Leaf values add up, then divide by the number of trees.
     Average,
+    /// The smallest leaf value.
     Min,
+    /// The largest leaf value.
     Max,
 }
 
@@ -57,11 +70,16 @@ impl Aggregate {
 
 /// What is applied to the scores at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum PostTransform {
+pub enum PostTransform {
+    /// The scores as they are.
     None,
+    /// Softmax over a row's scores.
     Softmax,
+    /// The logistic function of each score.
     Logistic,
+    /// Softmax that leaves zero scores at zero.
     SoftmaxZero,
+    /// The inverse of the normal distribution's CDF.
     Probit,
 }
 
@@ -94,6 +112,25 @@ struct Node {
     missing_goes_true: bool,
 }
 
+impl Node {
+    /// Whether `x` takes the `on_true` branch: the comparison holds, or `x`
+    /// is missing and missing values are tracked to the true side.
+    #[inline]
+    fn goes_true(&self, x: f32) -> bool {
+        let t = self.threshold;
+        let holds = match self.mode {
+            Mode::Leq => x <= t,
+            Mode::Lt => x < t,
+            Mode::Gte => x >= t,
+            Mode::Gt => x > t,
+            Mode::Eq => x == t,
+            Mode::Neq => x != t,
+            Mode::Leaf => false,
+        };
+        holds || (self.missing_goes_true && x.is_nan())
+    }
+}
+
 /// The node and leaf attributes of a `TreeEnsemble*` node, as read from the graph.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TreeAttributes {
@@ -111,9 +148,9 @@ pub(crate) struct TreeAttributes {
     pub(crate) leaf_weights: Vec<f32>,
 }
 
-/// A checked, flattened ensemble.
+/// A checked, flattened tree ensemble.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Ensemble {
+pub struct TreeEnsemble {
     nodes: Vec<Node>,
     roots: Vec<u32>,
     weight_targets: Vec<u32>,
@@ -125,7 +162,7 @@ pub(crate) struct Ensemble {
     all_leq: bool,
 }
 
-impl Ensemble {
+impl TreeEnsemble {
     /// Checks and flattens the attributes: every id resolves, every tree is a
     /// tree (no node reached twice, so walking always ends), targets are in range.
     pub(crate) fn build(a: &TreeAttributes, n_targets: usize, aggregate: Aggregate) -> Result<Self> {
@@ -248,23 +285,33 @@ impl Ensemble {
     }
 
     /// How many targets (or classes) the scores have.
-    pub(crate) fn n_targets(&self) -> usize {
+    pub fn n_targets(&self) -> usize {
         self.n_targets
     }
 
     /// How many trees.
-    pub(crate) fn n_trees(&self) -> usize {
+    pub fn n_trees(&self) -> usize {
         self.roots.len()
     }
 
     /// The fewest features a row must have.
-    pub(crate) fn n_features(&self) -> usize {
+    pub fn n_features(&self) -> usize {
         self.n_features
     }
 
     /// The aggregate function.
-    pub(crate) fn aggregate(&self) -> Aggregate {
+    pub fn aggregate(&self) -> Aggregate {
         self.aggregate
+    }
+
+    /// Each tree's root node, in tree order.
+    pub fn trees(&self) -> impl Iterator<Item = NodeView<'_>> + '_ {
+        self.roots.iter().map(|&root| self.node(root as usize))
+    }
+
+    /// Node `index` of the flat node array (as a view's `on_true`/`on_false` give).
+    pub fn node(&self, index: usize) -> NodeView<'_> {
+        NodeView { ensemble: self, index }
     }
 
     /// The leaf `row` reaches in the tree entered at `root`.
@@ -288,18 +335,7 @@ impl Ensemble {
                 Mode::Leaf => return n,
                 _ => row[n.feature as usize],
             };
-            let t = n.threshold;
-            let holds = match n.mode {
-                Mode::Leq => x <= t,
-                Mode::Lt => x < t,
-                Mode::Gte => x >= t,
-                Mode::Gt => x > t,
-                Mode::Eq => x == t,
-                Mode::Neq => x != t,
-                Mode::Leaf => false,
-            };
-            let go_true = holds || (n.missing_goes_true && x.is_nan());
-            i = if go_true { n.on_true } else { n.on_false } as usize;
+            i = if n.goes_true(x) { n.on_true } else { n.on_false } as usize;
         }
     }
 
@@ -310,7 +346,7 @@ impl Ensemble {
         self.accumulate_block(row, row.len(), scores, has);
     }
 
-    /// [`Ensemble::accumulate`] for a block of rows (`width` features each),
+    /// [`TreeEnsemble::accumulate`] for a block of rows (`width` features each),
     /// tree by tree: one tree's nodes stay in cache while every row of the
     /// block walks it. `scores` and `has` hold `n_targets` slots per row.
     pub(crate) fn accumulate_block(&self, rows: &[f32], width: usize, scores: &mut [f32], has: &mut [bool]) {
@@ -346,6 +382,68 @@ impl Ensemble {
     /// Which class ids appear in leaves, and whether every weight is ≥ 0.
     pub(crate) fn weight_summary(&self) -> (std::collections::BTreeSet<u32>, bool) {
         (self.weight_targets.iter().copied().collect(), self.weights.iter().all(|w| *w >= 0.0))
+    }
+}
+
+/// One node of a [`TreeEnsemble`], read-only.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeView<'a> {
+    ensemble: &'a TreeEnsemble,
+    index: usize,
+}
+
+impl<'a> NodeView<'a> {
+    fn raw(&self) -> &'a Node {
+        &self.ensemble.nodes[self.index]
+    }
+
+    /// Its index in the flat node array.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The feature (input column) a branch compares; `None` for a leaf.
+    pub fn feature(&self) -> Option<usize> {
+        let f = self.raw().feature;
+        (f != LEAF).then_some(f as usize)
+    }
+
+    /// How a branch compares.
+    pub fn mode(&self) -> Mode {
+        self.raw().mode
+    }
+
+    /// The threshold a branch compares with.
+    pub fn threshold(&self) -> f32 {
+        self.raw().threshold
+    }
+
+    /// Whether a missing value (NaN) takes the `on_true` branch.
+    pub fn missing_goes_true(&self) -> bool {
+        self.raw().missing_goes_true
+    }
+
+    /// The branch taken when the comparison holds; `None` for a leaf.
+    pub fn on_true(&self) -> Option<NodeView<'a>> {
+        self.feature().map(|_| self.ensemble.node(self.raw().on_true as usize))
+    }
+
+    /// The branch taken otherwise; `None` for a leaf.
+    pub fn on_false(&self) -> Option<NodeView<'a>> {
+        self.feature().map(|_| self.ensemble.node(self.raw().on_false as usize))
+    }
+
+    /// Whether `x` takes the `on_true` branch (a leaf takes none).
+    pub fn goes_true(&self, x: f32) -> bool {
+        self.raw().goes_true(x)
+    }
+
+    /// A leaf's `(target, weight)` pairs; empty for a branch.
+    pub fn leaf_weights(&self) -> impl Iterator<Item = (usize, f32)> + 'a {
+        let n = self.raw();
+        let range = if n.feature == LEAF { n.on_true as usize..n.on_false as usize } else { 0..0 };
+        let e = self.ensemble;
+        e.weight_targets[range.clone()].iter().zip(&e.weights[range]).map(|(&t, &w)| (t as usize, w))
     }
 }
 
@@ -428,7 +526,7 @@ mod tests {
         a
     }
 
-    fn run(e: &Ensemble, x: f32) -> Vec<f32> {
+    fn run(e: &TreeEnsemble, x: f32) -> Vec<f32> {
         let mut scores = vec![0.0; e.n_targets()];
         let mut has = vec![false; e.n_targets()];
         e.accumulate(&[x], &mut scores, &mut has);
@@ -447,14 +545,16 @@ mod tests {
             (Mode::Leq, 0.7, false),
             (Mode::Gt, 0.7, true),
         ] {
-            let e = Ensemble::build(&stumps(1, mode, &[(0, 1.0, 2.0)]), 1, Aggregate::Sum).expect("valid");
+            let e =
+                TreeEnsemble::build(&stumps(1, mode, &[(0, 1.0, 2.0)]), 1, Aggregate::Sum).expect("valid");
             assert_eq!(run(&e, x), vec![if left { 1.0 } else { 2.0 }], "{mode:?} at {x}");
         }
     }
 
     #[test]
     fn a_missing_value_follows_the_tracked_branch() {
-        let e = Ensemble::build(&stumps(1, Mode::Leq, &[(0, 1.0, 2.0)]), 1, Aggregate::Sum).expect("valid");
+        let e =
+            TreeEnsemble::build(&stumps(1, Mode::Leq, &[(0, 1.0, 2.0)]), 1, Aggregate::Sum).expect("valid");
         assert_eq!(run(&e, f32::NAN), vec![1.0]);
     }
 
@@ -465,7 +565,7 @@ mod tests {
         for (agg, want) in
             [(Aggregate::Sum, 6.0), (Aggregate::Min, 1.0), (Aggregate::Max, 5.0), (Aggregate::Average, 6.0)]
         {
-            let e = Ensemble::build(&a, 1, agg).expect("valid");
+            let e = TreeEnsemble::build(&a, 1, agg).expect("valid");
             assert_eq!(run(&e, 0.0), vec![want], "{agg:?}");
         }
     }
@@ -476,21 +576,21 @@ mod tests {
         a.modes[1] = Mode::Leq;
         a.true_ids[1] = 0;
         a.false_ids[1] = 2;
-        assert!(Ensemble::build(&a, 1, Aggregate::Sum).is_err());
+        assert!(TreeEnsemble::build(&a, 1, Aggregate::Sum).is_err());
     }
 
     #[test]
     fn a_dangling_node_id_is_rejected() {
         let mut a = stumps(1, Mode::Leq, &[(0, 1.0, 2.0)]);
         a.false_ids[0] = 9;
-        let err = Ensemble::build(&a, 1, Aggregate::Sum).expect_err("dangling").to_string();
+        let err = TreeEnsemble::build(&a, 1, Aggregate::Sum).expect_err("dangling").to_string();
         assert!(err.contains("node 9"), "{err}");
     }
 
     #[test]
     fn a_target_out_of_range_is_rejected() {
         let a = stumps(1, Mode::Leq, &[(3, 1.0, 2.0)]);
-        assert!(Ensemble::build(&a, 2, Aggregate::Sum).is_err());
+        assert!(TreeEnsemble::build(&a, 2, Aggregate::Sum).is_err());
     }
 
     #[test]

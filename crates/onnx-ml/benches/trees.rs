@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     let width = spec["width"].as_u64().expect("width") as usize;
     let available = rows.len() / width;
-    let ours = api::model::onnx_ml::onnx();
+    let ours = onnx_ml::onnx();
     let stock = tract_onnx::onnx();
     for model in spec["models"].as_array().expect("models") {
         let name = model.as_str().expect("name");

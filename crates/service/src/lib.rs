@@ -1,0 +1,14 @@
+//! Process plumbing the API and the UI share, so neither writes it twice:
+//! the command line's shared parts, logging, the shutdown signal, the serve
+//! loop with its drain, secrets, the request-id header and the container
+//! health probe.
+//!
+//! Nothing here knows a route, a page, a model or a request body: handlers
+//! and their errors stay in each service.
+
+pub mod cli;
+pub mod log;
+pub mod probe;
+pub mod request_id;
+pub mod serve;
+pub mod shutdown;

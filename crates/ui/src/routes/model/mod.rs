@@ -1,0 +1,186 @@
+//! `GET /models/{name}`: the form built from a model's card and, when the
+//! query string holds input, the prediction for it. The form submits with
+//! GET, so every result has a URL that can be shared and bookmarked. This
+//! module reads the request and asks the API; `view` shapes the page.
+
+mod view;
+
+use std::collections::HashMap;
+
+use api_types::{FeatureValue, Instance, ModelCard, ModelDetails, Policy};
+use axum::Router;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::get;
+
+use self::view::{LocalProblem, ModelPage};
+use crate::api_client::ApiClientError;
+use crate::error::{ModelLink, UiError};
+use crate::page;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// Query parameters starting with this belong to the UI, never to the model.
+const RESERVED_PREFIX: char = '_';
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/models/{name}", get(show_form))
+}
+
+async fn show_form(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    OriginalUri(uri): OriginalUri,
+    RequestId(request_id): RequestId,
+) -> Result<(StatusCode, Html<String>), UiError> {
+    let params = Params::parse(query.as_deref().unwrap_or_default());
+    let unavailable = || UiError::ApiUnavailable {
+        retry_url: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
+        attempt: params.attempt,
+    };
+
+    let details: ModelDetails = match state.api.model(&name, &request_id).await {
+        Ok(details) => details,
+        Err(ApiClientError::NotFound) => {
+            let models = match state.api.list_models(&request_id).await {
+                Ok(list) => {
+                    list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            return Err(UiError::ModelNotFound { name, models });
+        }
+        Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
+        Err(other) => {
+            return Err(UiError::Internal(
+                anyhow::Error::new(other).context("Failed to read the model card"),
+            ));
+        }
+    };
+    let card = details.card;
+    let mut page = ModelPage::for_card(&card, &params.values);
+
+    if params.submitted() {
+        // Values that are not numbers are flagged here; the rest still go to
+        // the API, so its range and choice problems show at the same time.
+        let (row, local) = read_row(&card, &params);
+        match state.api.predict(&card.name, &row, &request_id).await {
+            Ok(answer) if local.is_empty() => page.show_answer(&card, answer, share_url(&card, &params)),
+            Ok(_) => page.show_problems(&card, &local, None),
+            Err(ApiClientError::Invalid(problem)) => page.show_problems(&card, &local, Some(&problem)),
+            Err(ApiClientError::Unavailable(_)) if !local.is_empty() => {
+                page.show_problems(&card, &local, None)
+            }
+            Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
+            Err(ApiClientError::NotFound) => {
+                return Err(UiError::ModelNotFound { name, models: Vec::new() });
+            }
+            Err(other @ (ApiClientError::Unexpected(_) | ApiClientError::Unauthorized)) => {
+                return Err(UiError::Internal(
+                    anyhow::Error::new(other).context("Failed to get a prediction"),
+                ));
+            }
+        }
+    }
+    // The form with input problems is a 422, like the API's answer it shows.
+    let status = if page.has_problems() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, page::render(&page)?))
+}
+
+/// The query string: feature values as typed, plus the UI's own `_retry`.
+#[derive(Debug, Default)]
+struct Params {
+    values: HashMap<String, String>,
+    attempt: u32,
+}
+
+impl Params {
+    fn parse(query: &str) -> Self {
+        let mut params = Self::default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if key == "_retry" {
+                params.attempt = value.parse().unwrap_or(0);
+            } else if !key.starts_with(RESERVED_PREFIX) {
+                params.values.entry(key.into_owned()).or_insert_with(|| value.into_owned());
+            }
+        }
+        params
+    }
+
+    /// Whether the user asked for a prediction (any input in the query string).
+    fn submitted(&self) -> bool {
+        !self.values.is_empty()
+    }
+}
+
+/// Reads every feature's submitted text: numbers for numeric features, the
+/// text for categories, nothing for a blank field the model allows to be
+/// missing; and a problem for each text that should be a number and is not.
+/// The API checks everything else.
+fn read_row(card: &ModelCard, params: &Params) -> (Instance, Vec<LocalProblem>) {
+    let mut row = Instance::new();
+    let mut problems = Vec::new();
+    for f in &card.features {
+        let raw = params.values.get(&f.name).map_or("", |v| v.trim());
+        if raw.is_empty() && f.missing == Policy::Allowed {
+            continue;
+        }
+        if f.is_categorical() {
+            row.insert(f.name.clone(), FeatureValue::Text(raw.to_owned()));
+            continue;
+        }
+        match parse_number(raw) {
+            Ok(v) => {
+                row.insert(f.name.clone(), FeatureValue::Number(v));
+            }
+            Err(msg) => problems.push(LocalProblem { feature: f.name.clone(), msg: msg.to_owned() }),
+        }
+    }
+    (row, problems)
+}
+
+fn parse_number(raw: &str) -> Result<f64, &'static str> {
+    if raw.is_empty() {
+        return Err("Enter a value.");
+    }
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err("Enter a number, such as 5.1: digits with an optional sign and decimal point."),
+    }
+}
+
+/// The page's own URL for this input, in the card's feature order.
+fn share_url(card: &ModelCard, params: &Params) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for f in &card.features {
+        if let Some(v) = params.values.get(&f.name) {
+            query.append_pair(&f.name, v.trim());
+        }
+    }
+    format!("/models/{}?{}", card.name, query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_a_number_is_rejected() {
+        assert!(parse_number("abc").is_err());
+        assert!(parse_number("inf").is_err());
+        assert!(parse_number("NaN").is_err());
+        assert!(parse_number("").is_err());
+        assert_eq!(parse_number("5.1"), Ok(5.1));
+        assert_eq!(parse_number("-2e-1"), Ok(-0.2));
+    }
+
+    #[test]
+    fn the_retry_counter_is_not_a_feature() {
+        let params = Params::parse("a=1&_retry=3&_other=x&a=2");
+        assert_eq!(params.attempt, 3);
+        assert_eq!(params.values.len(), 1);
+        assert_eq!(params.values["a"], "1");
+    }
+}

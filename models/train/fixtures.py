@@ -1,0 +1,65 @@
+"""Writes the API's test fixture with one input per column, of two types.
+
+crates/api/tests/fixtures/models/mixed/model.onnx is a hand-built graph of
+standard operators (no training): a float column `size` and a text column
+`colour`; `colour` is mapped to a code by CategoryMapper (red 0, green 1,
+blue 2, anything else -1), and the answer is 2 * size + 10 * code + 1. The
+test suite checks the API's answers against that formula, and this script
+checks the graph with onnxruntime before saving it.
+
+Usage (from the repository root, with the training venv of README.md):
+    .venv-train/bin/python models/train/fixtures.py
+"""
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = Path(__file__).resolve().parents[2] / "crates/api/tests/fixtures/models/mixed/model.onnx"
+
+
+def build() -> onnx.ModelProto:
+    size = helper.make_tensor_value_info("size", TensorProto.FLOAT, ["N", 1])
+    colour = helper.make_tensor_value_info("colour", TensorProto.STRING, ["N", 1])
+    value = helper.make_tensor_value_info("value", TensorProto.FLOAT, ["N", 1])
+    nodes = [
+        helper.make_node(
+            "CategoryMapper", ["colour"], ["code"], domain="ai.onnx.ml",
+            cats_strings=["red", "green", "blue"], cats_int64s=[0, 1, 2], default_int64=-1,
+        ),
+        helper.make_node("Cast", ["code"], ["code_f"], to=TensorProto.FLOAT),
+        helper.make_node("Concat", ["size", "code_f"], ["x"], axis=1),
+        helper.make_node("MatMul", ["x", "w"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["value"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([[2.0], [10.0]], dtype=np.float32), "w"),
+        numpy_helper.from_array(np.array([1.0], dtype=np.float32), "b"),
+    ]
+    graph = helper.make_graph(nodes, "mixed", [size, colour], [value], inits)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+        producer_name="models/train/fixtures.py",
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def main() -> None:
+    model = build()
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {
+        "size": np.array([[2.0], [0.5]], dtype=np.float32),
+        "colour": np.array([["green"], ["purple"]], dtype=object),
+    })[0]
+    assert np.allclose(got[:, 0], [2 * 2.0 + 10 * 1 + 1, 2 * 0.5 - 10 + 1]), got
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_bytes(model.SerializeToString())
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
