@@ -12,15 +12,19 @@
 //!
 //! Nothing here knows HTTP, JSON requests or model cards.
 
+mod encoders;
 mod ensemble;
+mod linear;
 mod scaler;
 mod signature;
+mod tensors;
 mod trees;
 mod zipmap;
 
 use tract_onnx::prelude::*;
 
 pub use ensemble::{Aggregate, Mode, NodeView, PostTransform, TreeEnsemble};
+pub use linear::{LinearClassifier, LinearRegressor, LinearWeights};
 pub use signature::{ClassLabels, Dim, ElemType, Signature, TensorInfo};
 pub use trees::{TreeClassifier, TreeRegressor};
 
@@ -33,6 +37,13 @@ pub fn register(onnx: &mut tract_onnx::Onnx) {
     onnx.op_register.insert("ZipMap", zipmap::parse);
     onnx.op_register.insert("TreeEnsembleClassifier", trees::parse_classifier);
     onnx.op_register.insert("TreeEnsembleRegressor", trees::parse_regressor);
+    onnx.op_register.insert("LinearClassifier", linear::parse_classifier);
+    onnx.op_register.insert("LinearRegressor", linear::parse_regressor);
+    onnx.op_register.insert("OneHotEncoder", encoders::parse_one_hot);
+    onnx.op_register.insert("LabelEncoder", encoders::parse_label_encoder);
+    onnx.op_register.insert("Imputer", encoders::parse_imputer);
+    onnx.op_register.insert("Binarizer", encoders::parse_binarizer);
+    onnx.op_register.insert("FeatureVectorizer", encoders::parse_feature_vectorizer);
 }
 
 /// tract's ONNX loader with our operators registered.

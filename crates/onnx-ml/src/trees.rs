@@ -8,6 +8,8 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
+use crate::tensors::floats;
+
 use super::ensemble::{Aggregate, Mode, PostTransform, TreeAttributes, TreeEnsemble, transform_scores};
 
 /// Rows × trees below which a batch runs on the calling thread.
@@ -40,22 +42,6 @@ impl Labels {
             Self::Ints(v) => tensor1(&indices.iter().map(|&i| v[i]).collect::<Vec<_>>()),
             Self::Strings(v) => tensor1(&indices.iter().map(|&i| v[i].clone()).collect::<Vec<_>>()),
         })
-    }
-}
-
-/// A float attribute given either as floats or (ai.onnx.ml opset 3) as a tensor.
-fn floats(ctx: &ParsingContext<'_>, node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
-    if let Some(v) = node.get_attr_opt_vec::<f32>(name)? {
-        return Ok(Some(v));
-    }
-    let tensor_name = format!("{name}_as_tensor");
-    match node.get_attr_opt::<&tract_onnx::pb::TensorProto>(&tensor_name)? {
-        Some(proto) => {
-            let t = ctx.load_tensor(proto)?;
-            let t = t.cast_to::<f32>()?;
-            Ok(Some(t.to_plain_array_view::<f32>()?.iter().copied().collect()))
-        }
-        None => Ok(None),
     }
 }
 
