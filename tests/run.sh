@@ -2,7 +2,9 @@
 # Runs every test of the workspace, including the browser journeys, which
 # need Debian's Chromium and ChromeDriver (installed when missing and this
 # is a Debian/Ubuntu machine we may install on: root, as in CI), then the
-# schema-driven tests of the running API (schemathesis, in a pinned venv).
+# tests that drive the running API from outside: the README's curl
+# examples, schemathesis, and the stock Open Inference Protocol clients
+# (each Python tool in its own pinned venv under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +21,6 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
 fi
 
 cargo test --workspace --locked
+bash tests/readme.sh
 bash tests/schemathesis.sh
+bash tests/v2_clients.sh

@@ -6,3 +6,4 @@ mod blueprint;
 mod browser;
 mod browser_journeys;
 mod helpers;
+mod kserve;

@@ -1,11 +1,14 @@
 //! `ApiError`, the one error type of the API, and the one place that chooses
-//! statuses and writes `application/problem+json` bodies (RFC 9457).
+//! statuses and writes error bodies: RFC 9457 `application/problem+json` on
+//! our JSON API, `{"error": "…"}` on the Open Inference Protocol's routes
+//! (whichever the route answering speaks, see `request_scope`).
 
-use api_types::{FieldError, Problem};
+use api_types::{FieldError, LocPart, Problem};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::input::{BodyError, Problems};
+use crate::request_scope::{self, Protocol};
 
 /// Everything that can go wrong serving a request, named for what the client must do.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,19 @@ pub enum ApiError {
         /// The names that exist.
         available: Vec<String>,
     },
+    /// 404: the model exists, but not in this version.
+    #[error("model {name:?} has no version {version:?}")]
+    VersionNotFound {
+        /// The model.
+        name: String,
+        /// The requested version, cut to a bounded length.
+        version: String,
+        /// The version it has.
+        available: String,
+    },
+    /// 415: the body is compressed in a way this server does not read.
+    #[error("unsupported Content-Encoding")]
+    UnsupportedEncoding(String),
     /// 404: no route matches the path.
     #[error("no such endpoint")]
     RouteNotFound,
@@ -73,14 +89,23 @@ impl ApiError {
         Self::ModelNotFound { name: name.chars().take(64).collect(), available }
     }
 
-    /// The HTTP status for this error.
+    /// The HTTP status for this error, on a route of the current request's protocol.
     pub fn status(&self) -> StatusCode {
+        self.status_for(request_scope::protocol())
+    }
+
+    fn status_for(&self, protocol: Protocol) -> StatusCode {
         match self {
+            // The Open Inference Protocol answers every input problem with a 400.
+            Self::InvalidInput { .. } if protocol == Protocol::OpenInference => StatusCode::BAD_REQUEST,
             Self::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::ModelNotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::ModelNotFound { .. } | Self::VersionNotFound { .. } | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -119,6 +144,18 @@ impl ApiError {
                 "model-not-found",
                 "No such model",
                 format!("no model is named {name:?}; available models: {}", available.join(", ")),
+                vec![],
+            ),
+            Self::VersionNotFound { name, version, available } => (
+                "version-not-found",
+                "No such model version",
+                format!("model {name:?} has no version {version:?}; it serves version {available}"),
+                vec![],
+            ),
+            Self::UnsupportedEncoding(encoding) => (
+                "unsupported-encoding",
+                "Unsupported Content-Encoding",
+                format!("the body is encoded as {encoding:?}; send it as is, or with gzip or deflate"),
                 vec![],
             ),
             Self::RouteNotFound => (
@@ -176,18 +213,28 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
-            request_id: crate::request_id::current(),
+            request_id: crate::request_scope::current_id(),
         }
     }
 
     /// The problem+json response, without logging (see `into_response`).
     pub fn into_problem_response(self) -> Response {
-        let status = self.status();
-        // Serializing owned strings and numbers cannot fail.
-        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let protocol = request_scope::protocol();
+        let status = self.status_for(protocol);
+        let (body, content_type) = match protocol {
+            // Serializing owned strings and numbers cannot fail.
+            Protocol::Json => {
+                (serde_json::to_vec(&self.to_problem()).unwrap_or_default(), "application/problem+json")
+            }
+            // Exactly `application/json`: the kserve client reads the message only then.
+            Protocol::OpenInference => (
+                serde_json::to_vec(&serde_json::json!({"error": self.message()})).unwrap_or_default(),
+                "application/json",
+            ),
+        };
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
         match self {
             Self::Unauthorized => {
                 headers.insert(
@@ -202,6 +249,48 @@ impl ApiError {
         }
         response
     }
+}
+
+impl ApiError {
+    /// The error in one line, as the Open Inference Protocol carries it: every
+    /// input problem located as `input 'x' row 3 feature 'f': …`.
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidInput { errors, total } => {
+                let listed: Vec<String> =
+                    errors.iter().map(|e| format!("{}: {}", where_is(&e.loc), e.msg)).collect();
+                match (*total, listed.len()) {
+                    (1, _) => listed.join(""),
+                    (total, shown) if total > shown => {
+                        format!("{total} problems (the first {shown} listed): {}", listed.join("; "))
+                    }
+                    (total, _) => format!("{total} problems: {}", listed.join("; ")),
+                }
+            }
+            Self::Internal(_) => format!(
+                "internal error; quote request id {}",
+                request_scope::current_id().unwrap_or_default()
+            ),
+            other => other.to_problem().detail,
+        }
+    }
+}
+
+/// A location as words: label/value pairs (`["input", "x", "row", 3]` →
+/// `input 'x' row 3`); a lone trailing part is shown as it is.
+fn where_is(loc: &[LocPart]) -> String {
+    let words: Vec<String> = loc
+        .chunks(2)
+        .map(|pair| match pair {
+            [LocPart::Key(label), LocPart::Key(name)] => format!("{label} '{name}'"),
+            [LocPart::Key(label), LocPart::Index(i)] => format!("{label} {i}"),
+            [LocPart::Key(part)] => part.clone(),
+            [LocPart::Index(i)] => i.to_string(),
+            [first, second] => format!("{first:?} {second:?}"),
+            _ => String::new(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 impl IntoResponse for ApiError {

@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::request_scope::Protocol;
 
 /// What the middleware needs: metrics, the deadline, and fresh ids.
 #[derive(Debug)]
@@ -69,7 +70,8 @@ pub async fn observe(State(exchange): State<Arc<Exchange>>, request: Request, ne
     exchange.metrics.request_started();
     let _in_flight = InFlight(&exchange.metrics);
     let deadline = exchange.deadline;
-    let mut response = crate::request_id::scope(id.clone(), async move {
+    let protocol = Protocol::of_path(request.uri().path());
+    let mut response = crate::request_scope::scope(id.clone(), protocol, async move {
         match tokio::time::timeout(deadline, next.run(request)).await {
             Ok(response) => response,
             Err(_) => ApiError::TimedOut { limit: deadline }.into_response(),

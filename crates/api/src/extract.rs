@@ -29,6 +29,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A request body of any content type, within the body limit (413 past it):
+/// the Open Inference Protocol's clients send JSON with no `Content-Type`,
+/// or as `application/octet-stream`.
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        body_bytes(request, state).await.map(Self)
+    }
+}
+
 /// Whether the request says its body is JSON (`application/json` or `application/*+json`).
 pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers

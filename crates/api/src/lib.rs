@@ -10,7 +10,7 @@ pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod model;
-pub mod request_id;
+pub mod request_scope;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -46,6 +46,7 @@ impl App {
         let state = AppState {
             registry: Arc::new(registry),
             max_batch: settings.max_batch as usize,
+            body_limit: settings.body_limit(),
             api_key: service::cli::non_empty(settings.api_key.as_ref()).cloned().map(Arc::new),
             metrics: Arc::new(Metrics::new()),
             prediction_permits: Arc::new(Semaphore::new(settings.max_concurrent_predictions as usize)),

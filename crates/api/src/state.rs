@@ -17,6 +17,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The most rows one batch may hold.
     pub max_batch: usize,
+    /// The largest body accepted, in bytes, also once decompressed.
+    pub body_limit: usize,
     /// The key prediction requests must carry, if any.
     pub api_key: Option<Arc<SecretString>>,
     /// What the service counts.

@@ -14,6 +14,7 @@ mod cell;
 pub mod json_v1;
 mod problems;
 mod schema;
+pub mod v2;
 
 pub use batch::{Category, Rows, RowsBuilder};
 pub use cell::{Cell, Wording};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use api_types::{ModelCard, Task, TensorSpec};
-use onnx_ml::{Dim, ElemType, Signature};
+use onnx_ml::{ClassLabels, Dim, ElemType, Signature};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::DimLike;
 
@@ -64,6 +64,7 @@ pub struct Graph {
     feed: Feed,
     inputs: Vec<TensorSpec>,
     output: TensorSpec,
+    class_labels: Option<ClassLabels>,
     task: Task,
     classes: usize,
 }
@@ -182,7 +183,20 @@ impl Graph {
                 .collect(),
         };
         let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
-        Ok(Self { plan, states: Mutex::new(Vec::new()), feed, inputs, output, task: card.task, classes })
+        // The graph's own labels serve protocol clients that expect them (an
+        // integer class id from Triton's ONNX backend); they must name as many
+        // classes as the card.
+        let class_labels = signature.class_labels.clone().filter(|l| l.len() == classes);
+        Ok(Self {
+            plan,
+            states: Mutex::new(Vec::new()),
+            feed,
+            inputs,
+            output,
+            class_labels,
+            task: card.task,
+            classes,
+        })
     }
 
     /// The inputs rows feed, as loaded.
@@ -193,6 +207,19 @@ impl Graph {
     /// The output answers are read from.
     pub fn output(&self) -> &TensorSpec {
         &self.output
+    }
+
+    /// The class labels the graph's classifier carries, one per card class.
+    pub fn class_labels(&self) -> Option<&ClassLabels> {
+        self.class_labels.as_ref()
+    }
+
+    /// The graph's one matrix input, when rows feed it as a matrix.
+    pub fn matrix_input(&self) -> Option<&str> {
+        match self.feed {
+            Feed::Matrix { .. } => self.inputs.first().map(|i| i.name.as_str()),
+            Feed::Columns(_) => None,
+        }
     }
 
     /// Runs the graph on checked rows.

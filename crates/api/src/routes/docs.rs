@@ -31,6 +31,7 @@ pub const DOCS_PATH: &str = "/docs";
         (name = "models", description = "The model cards forms and clients are built from"),
         (name = "health", description = "Liveness and readiness"),
         (name = "operations", description = "Metrics"),
+        (name = "open inference protocol", description = "The Open Inference Protocol (KServe V2): tritonclient, the kserve SDK and KServe call these. Errors are `{\"error\": \"…\"}`."),
     )
 )]
 struct ApiDoc;
@@ -89,6 +90,12 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
         };
         post["requestBody"]["content"]["application/json"]["examples"] = Value::Object(examples);
         // The key is optional: an empty requirement means "no key needed" when the server has none.
+        post["security"] = json!([{}, {"bearer": []}]);
+    }
+    for path in ["/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"] {
+        let Some(post) = paths.get_mut(path).and_then(|p| p.get_mut("post")) else {
+            anyhow::bail!("the document lacks POST {path}");
+        };
         post["security"] = json!([{}, {"bearer": []}]);
     }
     for item in paths.values_mut() {

@@ -8,6 +8,7 @@ mod health;
 mod metrics;
 mod models;
 mod predict;
+mod v2;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub fn api_router(
         .merge(models::router())
         .merge(predict::router(&state))
         .merge(metrics::router())
+        .merge(v2::router(&state))
         .split_for_parts();
     let doc = docs::enrich(&spec, &state.registry)?;
     let exchange = Arc::new(Exchange::new(state.metrics.clone(), state.request_timeout));

@@ -1,5 +1,6 @@
 //! Model metadata: the cards the UI builds its forms from.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use api_types::{ModelDetails, ModelList, Problem};
@@ -41,7 +42,8 @@ async fn show(NamedModel(model): NamedModel) -> ApiJson<ModelDetails> {
     ApiJson(model.details())
 }
 
-/// The model named by the `{name}` path segment; a 404 naming the real ones otherwise.
+/// The model named by the `{name}` path segment (in the `{version}` segment's
+/// version, where the path has one); a 404 naming the real ones otherwise.
 ///
 /// Resolved from the path before the body is read, so an unknown model is a
 /// 404 whatever the body holds.
@@ -52,13 +54,24 @@ impl FromRequestParts<AppState> for NamedModel {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Path(name) =
-            Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::RouteNotFound)?;
-        state
+        let Path(segments) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::RouteNotFound)?;
+        let name = segments.get("name").ok_or(ApiError::RouteNotFound)?;
+        let model = state
             .registry
-            .get(&name)
+            .get(name)
             .cloned()
-            .map(Self)
-            .ok_or_else(|| ApiError::model_not_found(&name, state.registry.names()))
+            .ok_or_else(|| ApiError::model_not_found(name, state.registry.names()))?;
+        if let Some(version) = segments.get("version")
+            && *version != model.card().version
+        {
+            return Err(ApiError::VersionNotFound {
+                name: name.clone(),
+                version: version.chars().take(64).collect(),
+                available: model.card().version.clone(),
+            });
+        }
+        Ok(Self(model))
     }
 }

@@ -185,7 +185,7 @@ async fn predict_many(
 
 /// Runs the graph, off the async workers when the batch is large enough to
 /// matter; also says how long the model itself took.
-async fn infer(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelOutput, Duration), ApiError> {
+pub(super) async fn infer(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelOutput, Duration), ApiError> {
     let inline = rows.len() <= INLINE_MAX_ROWS;
     let run = move || {
         let started = Instant::now();

@@ -256,6 +256,20 @@ impl TestApp {
         Self::reply(response).await
     }
 
+    /// `POST /v2/models/{name}/infer` with a raw body and headers.
+    pub(crate) async fn post_v2_infer(&self, name: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(format!("{}/v2/models/{name}/infer", self.address)).body(body);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Self::reply(request.send().await.expect("POST failed")).await
+    }
+
+    /// `GET path` on the Open Inference Protocol.
+    pub(crate) async fn get_v2(&self, path: &str) -> Reply {
+        self.get(&format!("/v2{path}")).await
+    }
+
     /// `POST /predict` (the default model).
     pub(crate) async fn post_predict(&self, body: &Value) -> Reply {
         self.post_json("/predict", body).await

@@ -11,4 +11,5 @@ mod models;
 mod openapi;
 mod predict;
 mod startup;
+mod v2;
 mod validation;

@@ -1,0 +1,421 @@
+//! The Open Inference Protocol (KServe V2) adapter: a request's input
+//! tensors — JSON `data`, flat or nested, or binary blobs — become cells,
+//! each located as `input 'name' row r feature 'f'`.
+//!
+//! A model takes either its graph's one matrix input (`[N, features]`) or
+//! one input per feature, named by the feature (`[N]` or `[N, 1]`), the way
+//! MLServer's pandas codec sends a DataFrame. Every size is checked against
+//! the shape, and the shape against the batch limit, before anything is
+//! allocated for it; framing (compression, the binary header length) is the
+//! route's job.
+
+use api_types::LocPart;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::batch::{Rows, RowsBuilder};
+use super::cell::{Cell, Wording};
+use super::problems::bounded_key;
+use super::schema::FeatureSchema;
+use super::{BodyError, Problems};
+
+/// A tensor element type this server takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datatype {
+    /// 32-bit float.
+    Fp32,
+    /// 64-bit float.
+    Fp64,
+    /// 32-bit integer.
+    Int32,
+    /// 64-bit integer.
+    Int64,
+    /// Length-prefixed byte strings (text).
+    Bytes,
+}
+
+impl Datatype {
+    /// Reads a protocol datatype name; anything else is a clear refusal.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            "FP32" => Self::Fp32,
+            "FP64" => Self::Fp64,
+            "INT32" => Self::Int32,
+            "INT64" => Self::Int64,
+            "BYTES" => Self::Bytes,
+            other => {
+                let shown: String = other.chars().take(32).collect();
+                return Err(format!(
+                    "datatype {shown:?} is not accepted; numbers are FP32, FP64, INT32 or INT64, text is BYTES"
+                ));
+            }
+        })
+    }
+
+    /// Its protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fp32 => "FP32",
+            Self::Fp64 => "FP64",
+            Self::Int32 => "INT32",
+            Self::Int64 => "INT64",
+            Self::Bytes => "BYTES",
+        }
+    }
+
+    /// Bytes per element in binary form (`None` for BYTES, whose elements vary).
+    fn width(self) -> Option<usize> {
+        match self {
+            Self::Fp32 | Self::Int32 => Some(4),
+            Self::Fp64 | Self::Int64 => Some(8),
+            Self::Bytes => None,
+        }
+    }
+}
+
+/// Where an input tensor's elements are.
+#[derive(Debug, Clone, Copy)]
+pub enum TensorData<'a> {
+    /// The JSON `data` field, flat or nested, row-major.
+    Json(&'a RawValue),
+    /// The tensor's binary blob, after the JSON header.
+    Binary(&'a [u8]),
+}
+
+/// One input tensor of a request, as framed.
+#[derive(Debug, Clone, Copy)]
+pub struct InputTensor<'a> {
+    /// Its name: the graph's matrix input, or a feature.
+    pub name: &'a str,
+    /// Its shape, as sent (negative dimensions are refused here).
+    pub shape: &'a [i64],
+    /// Its datatype, as sent.
+    pub datatype: &'a str,
+    /// Its elements.
+    pub data: TensorData<'a>,
+}
+
+/// Numbers up to 2^53 convert to a float exactly; larger integers are refused.
+const EXACT_INTEGER: i64 = 1 << 53;
+
+/// Turns the request's input tensors into checked rows for `schema`;
+/// `matrix_input` is the graph's one matrix input, if it has one.
+pub fn rows(
+    schema: &FeatureSchema,
+    matrix_input: Option<&str>,
+    tensors: &[InputTensor<'_>],
+    max_rows: usize,
+) -> Result<Rows, BodyError> {
+    let layout = layout(schema, matrix_input, tensors)?;
+    let mut n_rows = None;
+    for (tensor, columns) in tensors.iter().zip(&layout) {
+        let rows = rows_of(tensor, columns.len(), schema)?;
+        if *n_rows.get_or_insert(rows) != rows {
+            return Err(malformed(
+                tensor.name,
+                &format!("has {rows} rows but the other inputs have {}", n_rows.unwrap_or(0)),
+            ));
+        }
+    }
+    let n_rows = n_rows.unwrap_or(0);
+    if let Some(violation) = FeatureSchema::batch_size(n_rows, max_rows, "rows") {
+        let mut problems = Problems::default();
+        problems.record(|| api_types::FieldError {
+            loc: vec!["request".into()],
+            msg: violation.msg,
+            kind: violation.kind,
+            allowed: Some(violation.allowed),
+        });
+        return Err(BodyError::Invalid(problems));
+    }
+
+    let mut builder = RowsBuilder::new(schema, &Wording::TENSOR);
+    builder.begin_rows(n_rows);
+    for (tensor, columns) in tensors.iter().zip(&layout) {
+        let datatype = Datatype::parse(tensor.datatype).map_err(|e| malformed(tensor.name, &e))?;
+        for &col in columns {
+            let wanted_text = schema.is_categorical(col);
+            if wanted_text != (datatype == Datatype::Bytes) {
+                let takes = if wanted_text { "text: BYTES" } else { "numbers: FP32, FP64, INT32 or INT64" };
+                return Err(malformed(
+                    tensor.name,
+                    &format!("is {}, but feature '{}' takes {takes}", datatype.name(), schema.name(col)),
+                ));
+            }
+        }
+        let width = columns.len();
+        let expected = n_rows * width;
+        let per_feature = matrix_input != Some(tensor.name);
+        let mut index = 0usize;
+        let mut put = |value: Element<'_>| -> Result<(), String> {
+            if index >= expected {
+                return Err(format!("holds more than the {expected} elements its shape says"));
+            }
+            let (row, col) = (index / width, columns[index % width]);
+            index += 1;
+            let cell = match value {
+                Element::Number(x) if x.is_nan() && schema.missing_allowed(col) => Cell::Null,
+                Element::Number(x) => Cell::Number(x),
+                Element::Text("") if schema.missing_allowed(col) => Cell::Blank,
+                Element::Text(t) => Cell::Text(t),
+                Element::Other(what) => Cell::Other(what),
+            };
+            builder.set(row, col, cell, || {
+                let mut loc: Vec<LocPart> =
+                    vec!["input".into(), bounded_key(tensor.name), "row".into(), row.into()];
+                if !per_feature {
+                    loc.extend(["feature".into(), schema.name(col).into()]);
+                }
+                loc
+            });
+            Ok(())
+        };
+        match tensor.data {
+            TensorData::Binary(bytes) => decode_binary(bytes, datatype, expected, &mut put),
+            TensorData::Json(raw) => decode_json(raw, datatype, &mut put),
+        }
+        .map_err(|e| malformed(tensor.name, &e))?;
+        if index != expected {
+            return Err(malformed(
+                tensor.name,
+                &format!("holds {index} elements but its shape says {expected}"),
+            ));
+        }
+    }
+    if matrix_input.is_none_or(|m| tensors.first().is_none_or(|t| t.name != m)) {
+        for col in 0..schema.width() {
+            if !layout.iter().any(|columns| columns.contains(&col))
+                && let Some(violation) = schema.absent(col)
+            {
+                builder.report(vec!["input".into(), schema.name(col).into()], violation);
+            }
+        }
+    }
+    builder.finish().map_err(BodyError::Invalid)
+}
+
+/// Which feature columns each tensor fills: all of them in order for the
+/// matrix input, its own for a feature's input.
+fn layout(
+    schema: &FeatureSchema,
+    matrix_input: Option<&str>,
+    tensors: &[InputTensor<'_>],
+) -> Result<Vec<Vec<usize>>, BodyError> {
+    if tensors.is_empty() {
+        return Err(BodyError::Malformed("the request has no inputs".to_owned()));
+    }
+    if let [only] = tensors
+        && matrix_input == Some(only.name)
+    {
+        return Ok(vec![(0..schema.width()).collect()]);
+    }
+    let mut layout = Vec::with_capacity(tensors.len());
+    for tensor in tensors {
+        let Some(col) = schema.column(tensor.name) else {
+            let matrix =
+                matrix_input.map(|m| format!("'{m}' ([N, {}]), or ", schema.width())).unwrap_or_default();
+            return Err(malformed(
+                tensor.name,
+                &format!(
+                    "is not an input of this model; it takes {matrix}one input per feature ([N] or [N, 1]): {}",
+                    schema.names().join(", ")
+                ),
+            ));
+        };
+        if layout.iter().any(|c: &Vec<usize>| c[0] == col) {
+            return Err(malformed(tensor.name, "is given twice"));
+        }
+        layout.push(vec![col]);
+    }
+    Ok(layout)
+}
+
+/// The number of rows `tensor`'s shape says, checked against its columns.
+fn rows_of(tensor: &InputTensor<'_>, columns: usize, schema: &FeatureSchema) -> Result<usize, BodyError> {
+    let dims = tensor.shape;
+    if let Some(d) = dims.iter().find(|d| **d < 0) {
+        return Err(malformed(tensor.name, &format!("has a negative dimension ({d}) in its shape {dims:?}")));
+    }
+    let as_usize = |d: i64| usize::try_from(d).unwrap_or(usize::MAX);
+    match dims {
+        [n] if columns == 1 => Ok(as_usize(*n)),
+        [n, 1] if columns == 1 => Ok(as_usize(*n)),
+        [n, w] if columns > 1 && as_usize(*w) == columns => Ok(as_usize(*n)),
+        _ if columns == 1 => {
+            Err(malformed(tensor.name, &format!("has shape {dims:?}; a feature's input is [N] or [N, 1]")))
+        }
+        _ => Err(malformed(
+            tensor.name,
+            &format!(
+                "has shape {dims:?}; this model's matrix input is [N, {}] ({})",
+                schema.width(),
+                schema.names().join(", ")
+            ),
+        )),
+    }
+}
+
+fn malformed(input: &str, what: &str) -> BodyError {
+    let shown: String = input.chars().take(64).collect();
+    BodyError::Malformed(format!("input '{shown}' {what}"))
+}
+
+/// One element of a tensor, as its encoding gave it.
+#[derive(Debug, Clone, Copy)]
+enum Element<'a> {
+    Number(f64),
+    Text(&'a str),
+    Other(&'static str),
+}
+
+/// Reads `expected` elements of `datatype` from a binary blob, little-endian.
+fn decode_binary(
+    bytes: &[u8],
+    datatype: Datatype,
+    expected: usize,
+    put: &mut dyn FnMut(Element<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some(width) = datatype.width() else {
+        // BYTES: each element a 4-byte little-endian length, then its bytes.
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                return Err(format!(
+                    "binary data ends inside an element's 4-byte length ({} bytes left)",
+                    rest.len()
+                ));
+            };
+            let len = u32::from_le_bytes(*len) as usize;
+            let Some((element, tail)) = (len <= tail.len()).then(|| tail.split_at(len)) else {
+                return Err(format!(
+                    "binary data has an element of {len} bytes but only {} bytes follow",
+                    tail.len()
+                ));
+            };
+            let text = std::str::from_utf8(element)
+                .map_err(|_| "binary data holds text that is not UTF-8".to_owned())?;
+            put(Element::Text(text))?;
+            rest = tail;
+        }
+        return Ok(());
+    };
+    if bytes.len() != expected.saturating_mul(width) {
+        return Err(format!(
+            "has binary_data_size {} bytes, but its shape holds {expected} {} elements ({} bytes)",
+            bytes.len(),
+            datatype.name(),
+            expected.saturating_mul(width)
+        ));
+    }
+    for chunk in bytes.chunks_exact(width) {
+        let value = match datatype {
+            Datatype::Fp32 => f64::from(f32::from_le_bytes(chunk.try_into().unwrap_or_default())),
+            Datatype::Fp64 => f64::from_le_bytes(chunk.try_into().unwrap_or_default()),
+            Datatype::Int32 => f64::from(i32::from_le_bytes(chunk.try_into().unwrap_or_default())),
+            Datatype::Int64 => exact(i64::from_le_bytes(chunk.try_into().unwrap_or_default()))?,
+            Datatype::Bytes => unreachable!("BYTES has no fixed width"),
+        };
+        put(Element::Number(value))?;
+    }
+    Ok(())
+}
+
+fn exact(v: i64) -> Result<f64, String> {
+    if (-EXACT_INTEGER..=EXACT_INTEGER).contains(&v) {
+        Ok(v as f64)
+    } else {
+        Err(format!("holds the integer {v}, which no float represents exactly"))
+    }
+}
+
+/// Reads the JSON `data` array, flat or nested, in row-major order.
+fn decode_json(
+    raw: &RawValue,
+    datatype: Datatype,
+    put: &mut dyn FnMut(Element<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let text = datatype == Datatype::Bytes;
+    let integer = matches!(datatype, Datatype::Int32 | Datatype::Int64);
+    Flatten { put, text, integer, depth: 0 }.deserialize(&mut de).map_err(|e| format!("data: {e}"))
+}
+
+/// The deepest nesting accepted in `data` (a tensor of rank 2 needs 2).
+const MAX_DEPTH: usize = 8;
+
+struct Flatten<'p, 'f> {
+    put: &'p mut (dyn FnMut(Element<'_>) -> Result<(), String> + 'f),
+    text: bool,
+    integer: bool,
+    depth: usize,
+}
+
+impl Flatten<'_, '_> {
+    fn leaf<E: de::Error>(&mut self, element: Element<'_>) -> Result<(), E> {
+        let element = match element {
+            Element::Number(_) if self.text => Element::Other("a number"),
+            Element::Text(_) if !self.text => Element::Other("a string"),
+            Element::Number(x) if self.integer && x.fract() != 0.0 => {
+                return Err(E::custom(format!("{x} is not an integer")));
+            }
+            other => other,
+        };
+        (self.put)(element).map_err(E::custom)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Flatten<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Flatten<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of tensor elements")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(de::Error::custom(format!("arrays nest deeper than {MAX_DEPTH}")));
+        }
+        let (put, text, integer, depth) = (self.put, self.text, self.integer, self.depth + 1);
+        while seq.next_element_seed(Flatten { put: &mut *put, text, integer, depth })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        self.leaf(Element::Number(v))
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        let x = exact(v).map_err(E::custom)?;
+        self.leaf(Element::Number(x))
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        let x = exact(i64::try_from(v).unwrap_or(i64::MAX)).map_err(E::custom)?;
+        self.leaf(Element::Number(x))
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        self.leaf(Element::Text(v))
+    }
+
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
+        self.leaf(Element::Other("a boolean"))
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        self.leaf(Element::Other("null"))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        self.leaf(Element::Other("an object"))
+    }
+}
