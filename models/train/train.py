@@ -6,9 +6,14 @@ For each model this script writes, under models/<name>/:
                  examples, provenance (including the held-out metric)
   golden.json  - held-out rows with the outputs onnxruntime produced at export time
 
-Every dataset ships inside scikit-learn, so nothing is downloaded. Seeds are
-fixed and the exporter's random names are replaced, so running the script
-twice writes the same bytes.
+Every dataset ships inside a package (scikit-learn, palmerpenguins,
+vega_datasets), so nothing is downloaded. Seeds are fixed and the exporter's
+random names are replaced, so running the script twice writes the same bytes.
+
+Two kinds of model: iris, wine, diabetes, cancer and diabetes-trees take one
+float matrix input (SPECS, train_one); penguins and cars are pipelines fitted
+on a pandas DataFrame with missing values and text columns, exported with one
+graph input per column (FRAME_SPECS, train_frame).
 
 Usage (from the repository root):
     python3 -m venv .venv-train
@@ -17,6 +22,7 @@ Usage (from the repository root):
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import sys
@@ -26,18 +32,26 @@ from typing import Any, Callable
 
 import numpy as np
 import onnx
+import pandas as pd
 import onnxruntime as ort
 import skl2onnx
 import sklearn
 from skl2onnx import convert_sklearn
-from skl2onnx.common.data_types import FloatTensorType
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
 SEED = 42
@@ -480,12 +494,552 @@ def train_one(spec: Spec) -> None:
     print(f"{spec.name}: {len(golden)} golden rows, outputs {names}, {shown}")
 
 
+# ---------------------------------------------------------------------------
+# Models trained from DataFrames: one graph input per column.
+#
+# skl2onnx exports a ColumnTransformer fitted on a DataFrame with one graph
+# input per column, each [N, 1]: a number as float, a category as string. The
+# server feeds a missing number as NaN and a missing category as MISSING_TEXT.
+# skl2onnx cannot convert a string SimpleImputer whose missing_values is
+# np.nan, so the training data marks a missing category with MISSING_TEXT too,
+# and the graph's imputers answer what scikit-learn's do.
+
+MISSING_TEXT = ""
+
+
+@dataclass
+class Column:
+    """One DataFrame column: one graph input, one card feature."""
+
+    name: str
+    label: str
+    unit: str
+    description: str
+    min: float = 0.0  # numbers only: the card's inclusive range and step
+    max: float = 0.0
+    step: float = 0.0
+    text: bool = False  # a category, fed as a string
+
+
+@dataclass
+class FrameSpec:
+    name: str
+    title: str
+    description: str
+    version: str
+    task: str  # "classification" | "regression"
+    dataset: str
+    # -> the feature columns (raw: NaN where missing), the target and a name per row for example labels
+    load: Callable[[], tuple[pd.DataFrame, pd.Series, pd.Series]]
+    columns: list[Column]
+    build: Callable[[list[Column]], Pipeline]
+    test_size: float
+    data_libraries: list[str]  # the packages the data comes from, recorded in the card's provenance
+    output_name: str = ""
+    output_unit: str = ""
+    output_description: str = ""
+    # (label, k, blanked): classification uses a held-out row of the k-th class, regression the k-th held-out row
+    # or a later one; a row whose `blanked` features are already missing is preferred, otherwise they are
+    # blanked (left out). The label may name the row ({name}) and its columns ({year:.0f}).
+    examples: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)
+    # Extra golden rows: the k-th held-out row with these features blanked (() blanks every feature).
+    blanked_golden: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+
+
+def frame_pipeline(columns: list[Column], head: Any) -> Pipeline:
+    """Numbers: median imputation and standard scaling; categories: most-frequent imputation and one-hot."""
+    numbers = [c.name for c in columns if not c.text]
+    texts = [c.name for c in columns if c.text]
+    prep = ColumnTransformer(
+        [
+            ("numbers", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), numbers),
+            (
+                "categories",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(missing_values=MISSING_TEXT, strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                texts,
+            ),
+        ]
+    )
+    return Pipeline([("prep", prep), ("head", head)])
+
+
+def frame_features(columns: list[Column], raw: pd.DataFrame) -> pd.DataFrame:
+    """The training frame: numbers as float32 values (what the graph takes) held in float64, so that
+    scikit-learn fits in double on exactly what onnxruntime is fed; categories as str, MISSING_TEXT if missing."""
+    out = {}
+    for c in columns:
+        if c.text:
+            out[c.name] = pd.Series(
+                [MISSING_TEXT if pd.isna(v) else str(v) for v in raw[c.name]], index=raw.index, dtype=object
+            )
+        else:
+            out[c.name] = raw[c.name].astype(np.float64).astype(np.float32).astype(np.float64)
+    return pd.DataFrame(out, index=raw.index)
+
+
+def is_missing(c: Column, v: Any) -> bool:
+    return v == MISSING_TEXT if c.text else bool(np.isnan(v))
+
+
+def frame_feeds(columns: list[Column], x: pd.DataFrame) -> dict[str, np.ndarray]:
+    """onnxruntime's feeds: one [N, 1] tensor per column; NaN and MISSING_TEXT stand for missing values."""
+    return {
+        c.name: (
+            np.array([str(v) for v in x[c.name]], dtype=object)
+            if c.text
+            else x[c.name].to_numpy(dtype=np.float32)
+        ).reshape(-1, 1)
+        for c in columns
+    }
+
+
+def column_facts(model: Pipeline) -> dict[str, tuple[bool, list[str] | None, bool]]:
+    """Per column, read from the fitted ColumnTransformer: (imputed, the encoder's categories, unknown ignored)."""
+    facts = {}
+    for _, trans, cols in model.named_steps["prep"].transformers_:
+        if isinstance(trans, str):  # "drop" / "passthrough"
+            continue
+        steps = [s for _, s in trans.steps] if isinstance(trans, Pipeline) else [trans]
+        imputers = [s for s in steps if isinstance(s, SimpleImputer)]
+        for imp in imputers:
+            if imp.statistics_.dtype == object:
+                assert imp.missing_values == MISSING_TEXT, "a category's imputer must take the server's marker"
+        encoder = next((s for s in steps if isinstance(s, OneHotEncoder)), None)
+        for i, col in enumerate(cols):
+            cats = [str(v) for v in encoder.categories_[i]] if encoder is not None else None
+            facts[col] = (bool(imputers), cats, encoder is not None and encoder.handle_unknown == "ignore")
+    return facts
+
+
+def imputed_values(model: Pipeline) -> dict[str, Any]:
+    """What the fitted imputers put in place of a missing value, per column."""
+    values = {}
+    for _, trans, cols in model.named_steps["prep"].transformers_:
+        if isinstance(trans, Pipeline):
+            for _, step in trans.steps:
+                if isinstance(step, SimpleImputer):
+                    values.update(zip(cols, step.statistics_))
+    return values
+
+
+def frame_types(columns: list[Column]) -> list[tuple[str, Any]]:
+    """The graph inputs, declared: [N, 1] each, float for a number and string for a category."""
+    return [(c.name, StringTensorType([None, 1]) if c.text else FloatTensorType([None, 1])) for c in columns]
+
+
+def export_frame(spec: FrameSpec, model: Pipeline) -> onnx.ModelProto:
+    options = {id(model.steps[-1][1]): {"zipmap": False}} if spec.task == "classification" else None
+    onx = convert_sklearn(
+        model, name=spec.name, initial_types=frame_types(spec.columns), options=options, target_opset=TARGET_OPSET
+    )
+    onx.producer_version = skl2onnx.__version__
+    return tidy(onx, spec.name)
+
+
+def run_frame(onx: onnx.ModelProto, columns: list[Column], x: pd.DataFrame) -> dict[str, np.ndarray]:
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == [c.name for c in columns], "one graph input per column"
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, frame_feeds(columns, x))))
+
+
+def graph_classes(onx: onnx.ModelProto) -> list[str]:
+    """The classifier node's class labels: the order of the probability columns."""
+    for node in onx.graph.node:
+        for a in node.attribute:
+            if a.name == "classlabels_strings":
+                return [v.decode() for v in a.strings]
+    raise ValueError("no classlabels_strings in the graph")
+
+
+def frame_card_toml(spec: FrameSpec, outputs: list[str], classes: list[str], facts: dict, defaults: list[Any],
+                    examples: list[tuple[str, dict[str, Any]]], metrics: dict[str, float], estimator: str,
+                    n_train: int, n_test: int) -> str:
+    def value(c: Column, v: Any) -> str:
+        return toml_str(v) if c.text else toml_num(v)
+
+    lines = [
+        "# Generated by models/train/train.py; edit the script, not this file.",
+        f"name = {toml_str(spec.name)}",
+        f"title = {toml_str(spec.title)}",
+        f"description = {toml_str(spec.description)}",
+        f"version = {toml_str(spec.version)}",
+        f"task = {toml_str(spec.task)}",
+    ]
+    if spec.task == "classification":
+        lines.append(f"classes = [{', '.join(toml_str(c) for c in classes)}]")
+    # No `input`: the graph takes one input per feature, named as the feature.
+    lines += ["", "[onnx]"]
+    if spec.task == "classification":
+        lines.append(f"label_output = {toml_str(outputs[0])}")
+        lines.append(f"probabilities_output = {toml_str(outputs[1])}")
+    else:
+        lines.append(f"value_output = {toml_str(outputs[0])}")
+        lines += [
+            "",
+            "[output]",
+            f"name = {toml_str(spec.output_name)}",
+            f"unit = {toml_str(spec.output_unit)}",
+            f"description = {toml_str(spec.output_description)}",
+            f"min = {toml_num(metrics['target_min'])}",
+            f"max = {toml_num(metrics['target_max'])}",
+        ]
+    for c, default in zip(spec.columns, defaults):
+        imputed, categories, unknown = facts[c.name]
+        lines += [
+            "",
+            "[[features]]",
+            f"name = {toml_str(c.name)}",
+            f"label = {toml_str(c.label)}",
+            f"unit = {toml_str(c.unit)}",
+            f"description = {toml_str(c.description)}",
+        ]
+        if c.text:
+            lines.append(f"categories = [{', '.join(toml_str(v) for v in categories)}]")
+        else:
+            lines += [f"min = {toml_num(c.min)}", f"max = {toml_num(c.max)}", f"step = {toml_num(c.step)}"]
+        lines.append(f"default = {value(c, default)}")
+        if imputed:
+            lines.append('missing = "allowed"')
+        if unknown:
+            lines.append('unknown = "allowed"')
+    for label, values in examples:
+        lines += ["", "[[examples]]", f"label = {toml_str(label)}", "values = { " + ", ".join(
+            f"{c.name} = {value(c, values[c.name])}" for c in spec.columns if c.name in values) + " }"]
+    libraries = {
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "pandas": pd.__version__,
+    }
+    for package in spec.data_libraries:  # the installed distribution's version (palmerpenguins' __version__ lags)
+        libraries[package] = importlib.metadata.version(package)
+    lines += [
+        "",
+        "[provenance]",
+        f"dataset = {toml_str(spec.dataset)}",
+        'script = "models/train/train.py"',
+        f"estimator = {toml_str(estimator)}",
+        f"train_rows = {n_train}",
+        f"test_rows = {n_test}",
+        f"random_state = {SEED}",
+        "libraries = { " + ", ".join(f"{k} = {toml_str(v)}" for k, v in libraries.items()) + " }",
+        "",
+        "[provenance.metrics]",
+    ]
+    for k, v in metrics.items():
+        if not k.startswith("target_"):
+            lines.append(f"{k} = {round(v, 4)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def check_frame(spec: FrameSpec, model: Pipeline, rows: pd.DataFrame, labels: np.ndarray | None,
+                answers: np.ndarray) -> list[int]:
+    """Checks onnxruntime's answers (labels and probabilities, or values) against scikit-learn in two steps.
+
+    The graph's preprocessing must give scikit-learn's feature vectors up to float32 rounding, and its head
+    must answer exactly what scikit-learn's head answers for the graph's own feature vectors. The whole
+    pipeline can differ on a row whose scaled value lands exactly on a tree threshold (integer data: the
+    threshold between 2210 and 2220 lb is 2215): onnxruntime scales in float32, scikit-learn in double, and
+    the last bit decides the branch. Those rows are returned, so that the script can name them.
+    """
+    prep, head = model.named_steps["prep"], model.named_steps["head"]
+    prep_onx = convert_sklearn(prep, initial_types=frame_types(spec.columns), target_opset=TARGET_OPSET)
+    (vectors,) = run_frame(prep_onx, spec.columns, rows).values()
+    np.testing.assert_allclose(vectors, prep.transform(rows), atol=1e-5, err_msg=f"{spec.name}: feature vectors")
+    vectors = vectors.astype(np.float64)
+    if labels is not None:
+        assert (labels == head.predict(vectors)).all(), f"{spec.name}: onnxruntime labels differ from scikit-learn"
+        np.testing.assert_allclose(answers, head.predict_proba(vectors), atol=1e-5)
+        same = (labels == model.predict(rows)) & np.isclose(answers, model.predict_proba(rows), atol=1e-5).all(axis=1)
+    else:
+        np.testing.assert_allclose(answers, head.predict(vectors), rtol=1e-4, atol=1e-3)
+        same = np.isclose(answers, model.predict(rows), rtol=1e-4, atol=1e-3)
+    return [int(i) for i in np.flatnonzero(~same)]
+
+
+def train_frame(spec: FrameSpec) -> None:
+    raw, y, row_names = spec.load()
+    x = frame_features(spec.columns, raw)
+    stratify = y if spec.task == "classification" else None
+    x_tr, x_te, y_tr, y_te, _, names_te = train_test_split(
+        x, y, row_names, test_size=spec.test_size, random_state=SEED, stratify=stratify
+    )
+    model = spec.build(spec.columns)
+    model.fit(x_tr, y_tr)
+    estimator = repr(model).replace("\n", "").replace("  ", "")
+    assert "..." not in estimator, estimator
+
+    for c in spec.columns:
+        if not c.text:
+            lo, hi = float(x[c.name].min()), float(x[c.name].max())
+            assert c.min <= lo and hi <= c.max, f"{spec.name}.{c.name}: data spans {lo}..{hi}, card {c.min}..{c.max}"
+    facts = column_facts(model)
+    assert set(facts) == {c.name for c in spec.columns}, "every column goes through the ColumnTransformer"
+
+    # The golden rows: every held-out row, then some with features blanked.
+    blanked_rows, blanked_names = [], []
+    for k, blanked in spec.blanked_golden:
+        row = x_te.iloc[[k]].copy()
+        names = list(blanked) or [c.name for c in spec.columns]
+        for c in spec.columns:
+            if c.name in names:
+                row[c.name] = MISSING_TEXT if c.text else np.nan
+        blanked_rows.append(row)
+        blanked_names.append(names)
+    rows = pd.concat([x_te, *blanked_rows])
+    n_test = len(x_te)
+
+    onx = export_frame(spec, model)
+    out = run_frame(onx, spec.columns, rows)
+    names = list(out)
+
+    # The graph imputes: feeding the missing markers answers what feeding the imputed values does.
+    stats = imputed_values(model)
+    filled = rows.copy()
+    for c in spec.columns:
+        missing = filled[c.name].map(lambda v, c=c: is_missing(c, v))
+        if missing.any():
+            assert facts[c.name][0], f"{spec.name}.{c.name}: missing values but no imputer"
+            filled.loc[missing, c.name] = stats[c.name]
+    for name, got in run_frame(onx, spec.columns, filled).items():
+        np.testing.assert_array_equal(got, out[name], err_msg=f"{spec.name}: {name} of the imputed rows")
+
+    def features(row: pd.Series) -> dict[str, Any]:
+        return {
+            c.name: None if is_missing(c, row[c.name]) else (str(row[c.name]) if c.text else f32(row[c.name]))
+            for c in spec.columns
+        }
+
+    metrics: dict[str, float] = {}
+    if spec.task == "classification":
+        label_name, prob_name = names
+        labels, probs = out[label_name], out[prob_name]
+        classes = graph_classes(onx)
+        assert classes == [str(c) for c in model.classes_], (classes, model.classes_)
+        assert probs.shape == (len(rows), len(classes)), probs.shape
+        # The API serves the argmax of the probabilities as the label.
+        assert (labels == np.array(classes, dtype=object)[probs.argmax(axis=1)]).all(), "label != argmax"
+        on_threshold = check_frame(spec, model, rows, labels, probs)
+        metrics["accuracy"] = float(accuracy_score(y_te, labels[:n_test]))
+        golden = [
+            {"features": features(row), "class_index": classes.index(str(lbl)), "label": str(lbl),
+             "probabilities": [float(p) for p in pr]}
+            for (_, row), lbl, pr in zip(rows.iterrows(), labels, probs)
+        ]
+    else:
+        (value_name,) = names
+        values = out[value_name].reshape(-1)
+        on_threshold = check_frame(spec, model, rows, None, values)
+        classes = []
+        metrics["r2"] = float(r2_score(y_te, values[:n_test]))
+        metrics["mae"] = float(mean_absolute_error(y_te, values[:n_test]))
+        metrics["target_min"] = float(y.min())
+        metrics["target_max"] = float(y.max())
+        golden = [{"features": features(row), "value": float(v)} for (_, row), v in zip(rows.iterrows(), values)]
+    for entry, blanked in zip(golden[n_test:], blanked_names):
+        entry["blanked"] = blanked
+
+    # Examples are held-out rows (missing values left out); defaults are the training medians snapped to the
+    # step, and the most frequent category.
+    examples, used = [], set()
+    for label, k, blanked in spec.examples:
+        if spec.task == "classification":
+            candidates = [i for i in range(n_test) if str(y_te.iloc[i]) == classes[k]]
+        else:
+            candidates = list(range(k, n_test))
+
+        def n_missing(i: int, among: list[Column]) -> int:
+            return sum(is_missing(c, x_te.iloc[i][c.name]) for c in among)
+
+        wanted = [c for c in spec.columns if c.name in blanked]
+        others = [c for c in spec.columns if c.name not in blanked]
+        fresh = [i for i in candidates if i not in used]
+        i = next((i for i in fresh if n_missing(i, wanted) == len(wanted) and n_missing(i, others) == 0),
+                 next(i for i in fresh if n_missing(i, spec.columns) == 0))
+        used.add(i)
+        row = x_te.iloc[i]
+        values = {c.name: (str(row[c.name]) if c.text else f32(row[c.name])) for c in spec.columns
+                  if c.name not in blanked and not is_missing(c, row[c.name])}
+        examples.append((label.format(name=names_te.iloc[i], **values), values))
+    defaults: list[Any] = []
+    for c in spec.columns:
+        known = x_tr[c.name][~x_tr[c.name].map(lambda v, c=c: is_missing(c, v))]
+        if c.text:
+            counts = known.value_counts()
+            defaults.append(sorted(counts[counts == counts.max()].index)[0])
+            assert defaults[-1] in facts[c.name][1]
+        else:
+            defaults.append(round_to_step(float(np.median(known)), c.step))
+
+    target = MODELS_DIR / spec.name
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "model.onnx").write_bytes(onx.SerializeToString())
+    (target / "card.toml").write_text(
+        frame_card_toml(spec, names, classes, facts, defaults, examples, metrics, estimator, len(x_tr), n_test),
+        encoding="utf-8",
+    )
+    (target / "golden.json").write_text(
+        json.dumps({"model": spec.name, "source": "onnxruntime " + ort.__version__, "rows": golden}, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    shown = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("target_")}
+    ops = sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in onx.graph.node})
+    print(f"{spec.name}: {len(golden)} golden rows ({len(golden) - n_test} blanked), outputs {names}, {shown}")
+    print(f"  ops: {ops}")
+    if on_threshold:
+        print(f"  golden rows on a tree threshold (scikit-learn's double scaling goes the other way): {on_threshold}")
+
+
+def penguins_data() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    from palmerpenguins import load_penguins  # reads the CSV inside the package; nothing is downloaded
+
+    df = load_penguins()
+    return df, df["species"].astype(object), pd.Series([""] * len(df), index=df.index)
+
+
+def cars_data() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    from vega_datasets import local_data  # reads the JSON inside the package; nothing is downloaded
+
+    df = local_data.cars()
+    df = df[df["Miles_per_Gallon"].notna()].reset_index(drop=True)  # only a missing target drops a row
+    raw = pd.DataFrame(
+        {
+            "cylinders": df["Cylinders"],
+            "displacement": df["Displacement"],
+            "horsepower": df["Horsepower"],
+            "weight": df["Weight_in_lbs"],
+            "acceleration": df["Acceleration"],
+            "year": df["Year"].dt.year,
+            "origin": df["Origin"],
+        }
+    )
+    return raw, df["Miles_per_Gallon"].astype(np.float64), df["Name"].map(car_name)
+
+
+def car_name(name: str) -> str:
+    """The dataset's lower-case name, for an example's label: "amc gremlin" -> "AMC Gremlin"."""
+    upper = {"amc", "bmw", "vw", "gl", "gt", "sw", "dl", "gle", "sj", "se", "ii"}
+    return " ".join(w.upper() if w in upper else w.capitalize() for w in name.split())
+
+
+def mm(name: str, label: str, what: str, lo: float, hi: float, step: float) -> Column:
+    return Column(name, label, "mm", what, lo, hi, step)
+
+
+FRAME_SPECS = [
+    FrameSpec(
+        name="penguins",
+        title="Penguin species",
+        description=(
+            "Tells an Adelie, a Chinstrap and a Gentoo penguin apart from the island it was seen on, its sex and "
+            "four body measurements, any of which may be missing (the model fills it in as in training). "
+            "Histogram gradient-boosted trees after imputation, scaling and one-hot encoding, trained on the "
+            "Palmer Station penguins."
+        ),
+        version="1.0.0",
+        task="classification",
+        dataset=(
+            "palmerpenguins.load_penguins (Gorman, Williams & Fraser, 2014; Palmer Station LTER; "
+            "344 penguins, 3 species; rows with missing values kept)"
+        ),
+        load=penguins_data,
+        columns=[
+            Column(
+                "island", "Island", "", "Island of the Palmer Archipelago (Antarctica) where the penguin was seen.",
+                text=True,
+            ),
+            mm("bill_length_mm", "Bill length", "Length of the bill (culmen), from its tip to the base.", 20.0, 70.0, 0.1),
+            mm("bill_depth_mm", "Bill depth", "Depth (height) of the bill (culmen) at its base.", 10.0, 25.0, 0.1),
+            mm("flipper_length_mm", "Flipper length", "Length of the flipper.", 150.0, 250.0, 1.0),
+            Column("body_mass_g", "Body mass", "g", "Body mass.", 2000.0, 7000.0, 25.0),
+            Column("sex", "Sex", "", "Sex of the penguin, where the researchers recorded it.", text=True),
+        ],
+        build=lambda columns: frame_pipeline(
+            columns, HistGradientBoostingClassifier(max_iter=50, max_leaf_nodes=8, random_state=SEED)
+        ),
+        test_size=0.2,
+        data_libraries=["palmerpenguins"],
+        examples=[
+            ("Adelie penguin", 0, ()),
+            ("Chinstrap penguin", 1, ()),
+            ("Gentoo penguin", 2, ()),
+            ("Gentoo penguin of unrecorded sex", 2, ("sex",)),
+        ],
+        blanked_golden=[
+            (0, ("sex",)),
+            (1, ("sex",)),
+            (2, ("island",)),
+            (3, ("bill_length_mm",)),
+            (4, ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")),
+            (5, ("flipper_length_mm", "sex")),
+            (6, ()),
+        ],
+    ),
+    FrameSpec(
+        name="cars",
+        title="Car fuel economy",
+        description=(
+            "Estimates a car's fuel economy in miles per US gallon from its engine, weight, acceleration, model year "
+            "and region of origin; a missing value is filled in as in training. Gradient-boosted regression trees "
+            "after imputation, scaling and one-hot encoding, trained on cars of the 1970s and early 1980s."
+        ),
+        version="1.0.0",
+        task="regression",
+        dataset=(
+            "vega_datasets.local_data.cars (StatLib \"cars\", Donoho & Ramos, 1982; 406 cars of 1970-1982; "
+            "the 398 with a known fuel economy)"
+        ),
+        load=cars_data,
+        columns=[
+            Column("cylinders", "Cylinders", "", "Number of cylinders in the engine.", 2.0, 16.0, 1.0),
+            Column("displacement", "Displacement", "cu in", "Engine displacement.", 40.0, 600.0, 1.0),
+            Column("horsepower", "Horsepower", "hp", "Engine power.", 30.0, 400.0, 1.0),
+            Column("weight", "Weight", "lb", "Weight of the car.", 1000.0, 7000.0, 1.0),
+            Column("acceleration", "Acceleration", "s", "Time to accelerate from 0 to 60 mph.", 5.0, 30.0, 0.1),
+            Column("year", "Model year", "", "Model year (the data covers 1970 to 1982).", 1965.0, 1990.0, 1.0),
+            Column("origin", "Origin", "", "Region the car comes from.", text=True),
+        ],
+        build=lambda columns: frame_pipeline(
+            columns,
+            GradientBoostingRegressor(n_estimators=200, max_depth=3, learning_rate=0.05, random_state=SEED),
+        ),
+        test_size=0.2,
+        data_libraries=["vega_datasets"],
+        output_name="fuel_economy",
+        output_unit="mpg",
+        output_description="Fuel economy in miles per US gallon (the training targets span 9 to 46.6).",
+        examples=[
+            ("{name} ({year:.0f})", 0, ()),
+            ("{name} ({year:.0f})", 1, ()),
+            ("{name} ({year:.0f})", 2, ()),
+            ("{name} ({year:.0f}), horsepower not recorded", 0, ("horsepower",)),
+        ],
+        blanked_golden=[
+            (0, ("horsepower",)),
+            (1, ("origin",)),
+            (2, ("displacement", "weight")),
+            (3, ()),
+        ],
+    ),
+]
+
+
 def main() -> int:
     np.random.seed(SEED)
     wanted = set(sys.argv[1:])
     for spec in SPECS:
         if not wanted or spec.name in wanted:
             train_one(spec)
+    for frame_spec in FRAME_SPECS:
+        if not wanted or frame_spec.name in wanted:
+            train_frame(frame_spec)
     return 0
 
 

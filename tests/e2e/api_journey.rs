@@ -18,7 +18,7 @@ async fn a_developer_lists_the_models_and_gets_a_prediction_for_each_cards_examp
         .json()
         .await
         .expect("model list");
-    assert_eq!(list.models.len(), 5);
+    assert_eq!(list.models.len(), 7);
 
     for card in &list.models {
         let details: ModelDetails = client

@@ -552,3 +552,104 @@ impl Expansion for FeatureVectorizer {
 }
 
 one_output_op!(FeatureVectorizer, "FeatureVectorizer");
+
+/// `ArrayFeatureExtractor`: picks elements of the last axis by index, as
+/// onnxruntime does: a scalar index keeps the axis (`[N, 1]`), a rank-1
+/// input becomes one row, and a negative or too large index is an error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ArrayFeatureExtractor;
+
+pub(crate) fn parse_array_feature_extractor(
+    _ctx: &ParsingContext<'_>,
+    _node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    Ok((expand(ArrayFeatureExtractor), vec![]))
+}
+
+impl ArrayFeatureExtractor {
+    fn apply(&self, inputs: &[TValue]) -> TractResult<Tensor> {
+        let (x, indices) = (&inputs[0], cast::<i64>(&inputs[1])?);
+        let shape = x.shape();
+        let last = *shape.last().unwrap_or(&1);
+        let picks: Vec<usize> = indices
+            .iter()
+            .map(|&i| {
+                usize::try_from(i)
+                    .ok()
+                    .filter(|i| *i < last)
+                    .ok_or_else(|| format_err!("ArrayFeatureExtractor: index {i} is outside 0..{last}"))
+            })
+            .collect::<TractResult<_>>()?;
+        let mut out_shape: Vec<usize> =
+            if shape.len() <= 1 { vec![1] } else { shape[..shape.len() - 1].to_vec() };
+        out_shape.push(picks.len());
+        let outer = shape.iter().rev().skip(1).product::<usize>().max(1);
+        fn gather<T: Datum + Clone>(
+            x: &Tensor,
+            outer: usize,
+            last: usize,
+            picks: &[usize],
+            shape: &[usize],
+        ) -> TractResult<Tensor> {
+            let values = elements::<T>(x)?;
+            let mut out = Vec::with_capacity(outer * picks.len());
+            for r in 0..outer {
+                out.extend(picks.iter().map(|&p| values[r * last + p].clone()));
+            }
+            tensor_of(shape, out)
+        }
+        match x.datum_type() {
+            DatumType::F32 => gather::<f32>(x, outer, last, &picks, &out_shape),
+            DatumType::F64 => gather::<f64>(x, outer, last, &picks, &out_shape),
+            DatumType::I64 => gather::<i64>(x, outer, last, &picks, &out_shape),
+            DatumType::I32 => gather::<i32>(x, outer, last, &picks, &out_shape),
+            DatumType::String => gather::<String>(x, outer, last, &picks, &out_shape),
+            dt => bail!("ArrayFeatureExtractor: {dt:?} input"),
+        }
+    }
+
+    fn fact(&self, inputs: &[&TypedFact]) -> TractResult<TypedFact> {
+        let x = &inputs[0].shape;
+        let k: TDim = inputs[1].shape.iter().product();
+        let mut shape: TVec<TDim> =
+            if x.rank() <= 1 { tvec![1.to_dim()] } else { x.iter().take(x.rank() - 1).cloned().collect() };
+        shape.push(k);
+        Ok(inputs[0].datum_type.fact(shape))
+    }
+}
+
+impl Expansion for ArrayFeatureExtractor {
+    fn name(&self) -> StaticName {
+        "ArrayFeatureExtractor".into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 2)?;
+        check_output_arity(outputs, 1)?;
+        s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
+        s.given(&inputs[0].rank, move |s, rank| {
+            let rank = rank as usize;
+            if rank <= 1 {
+                s.equals(&outputs[0].rank, 2)?;
+                s.equals(&outputs[0].shape[0], 1.to_dim())
+            } else {
+                s.equals(&outputs[0].rank, rank as i64)?;
+                for i in 0..rank - 1 {
+                    s.equals(&outputs[0].shape[i], &inputs[0].shape[i])?;
+                }
+                Ok(())
+            }
+        })
+    }
+
+    fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
+        model.wire_node(prefix, self.clone(), inputs)
+    }
+}
+
+one_output_op!(ArrayFeatureExtractor, "ArrayFeatureExtractor");

@@ -44,6 +44,7 @@ pub fn register(onnx: &mut tract_onnx::Onnx) {
     onnx.op_register.insert("Imputer", encoders::parse_imputer);
     onnx.op_register.insert("Binarizer", encoders::parse_binarizer);
     onnx.op_register.insert("FeatureVectorizer", encoders::parse_feature_vectorizer);
+    onnx.op_register.insert("ArrayFeatureExtractor", encoders::parse_array_feature_extractor);
 }
 
 /// tract's ONNX loader with our operators registered.

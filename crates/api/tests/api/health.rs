@@ -21,7 +21,7 @@ async fn readyz_lists_every_shipped_model_and_the_default() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.body["models"],
-        serde_json::json!(["cancer", "diabetes", "diabetes-trees", "iris", "wine"])
+        serde_json::json!(["cancer", "cars", "diabetes", "diabetes-trees", "iris", "penguins", "wine"])
     );
     assert_eq!(reply.body["default_model"], "iris");
 }

@@ -11,5 +11,6 @@ mod models;
 mod openapi;
 mod predict;
 mod startup;
+mod tabular;
 mod v2;
 mod validation;

@@ -17,7 +17,7 @@ async fn models_lists_every_card_sorted_by_name() {
         .iter()
         .map(|m| m["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, ["cancer", "diabetes", "diabetes-trees", "iris", "wine"]);
+    assert_eq!(names, ["cancer", "cars", "diabetes", "diabetes-trees", "iris", "penguins", "wine"]);
     assert_eq!(reply.body["default_model"], "iris");
 }
 
@@ -63,5 +63,5 @@ async fn an_unknown_model_is_a_404_naming_the_real_ones() {
 
     reply.assert_problem(404);
     let detail = reply.body["detail"].as_str().expect("detail");
-    assert!(detail.contains("cancer, diabetes, diabetes-trees, iris, wine"), "{detail}");
+    assert!(detail.contains("cancer, cars, diabetes, diabetes-trees, iris, penguins, wine"), "{detail}");
 }

@@ -95,7 +95,10 @@ async fn request_examples_come_from_the_model_cards() {
     let shown = &examples[format!("iris: {}", first["label"].as_str().expect("label"))]["value"];
     assert_eq!(shown, &first["values"]);
     let names = &reply.body["paths"]["/models/{name}/predict"]["post"]["parameters"][0]["schema"]["enum"];
-    assert_eq!(names, &serde_json::json!(["cancer", "diabetes", "diabetes-trees", "iris", "wine"]));
+    assert_eq!(
+        names,
+        &serde_json::json!(["cancer", "cars", "diabetes", "diabetes-trees", "iris", "penguins", "wine"])
+    );
 }
 
 #[tokio::test]

@@ -30,7 +30,10 @@ fn load_error(dir: &Path) -> String {
 #[test]
 fn the_shipped_models_load() {
     let registry = Registry::load(&models_dir(), "iris").expect("shipped models load");
-    assert_eq!(registry.names(), ["cancer", "diabetes", "diabetes-trees", "iris", "wine"]);
+    assert_eq!(
+        registry.names(),
+        ["cancer", "cars", "diabetes", "diabetes-trees", "iris", "penguins", "wine"]
+    );
 }
 
 #[test]
@@ -133,7 +136,7 @@ fn a_missing_default_model_fails_listing_the_available_ones() {
     let err = format!("{:#}", Registry::load(&models_dir(), "tulip").expect_err("no tulip"));
 
     assert!(err.contains(r#"the default model "tulip" is not in"#), "{err}");
-    assert!(err.contains("available: cancer, diabetes, diabetes-trees, iris, wine"), "{err}");
+    assert!(err.contains("available: cancer, cars, diabetes, diabetes-trees, iris, penguins, wine"), "{err}");
 }
 
 #[test]
