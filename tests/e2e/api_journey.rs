@@ -29,7 +29,16 @@ async fn a_developer_lists_the_models_and_gets_a_prediction_for_each_cards_examp
             .json()
             .await
             .expect("model details");
-        assert_eq!(details.signature.inputs[0].shape, vec![None, Some(card.features.len())]);
+        if card.onnx.input.is_some() {
+            assert_eq!(details.signature.inputs[0].shape, vec![None, Some(card.features.len())]);
+        } else {
+            assert_eq!(
+                details.signature.inputs.len(),
+                card.features.len(),
+                "{}: one input per feature",
+                card.name
+            );
+        }
         assert!(!card.examples.is_empty(), "{} has no examples", card.name);
 
         for example in &card.examples {

@@ -71,7 +71,15 @@ impl Browser {
         if scripts == Scripts::Disabled {
             args.push("--blink-settings=scriptEnabled=false".to_owned());
         }
-        let capabilities = json!({"goog:chromeOptions": {"binary": chrome_bin, "args": args}});
+        let downloads = profile.join("downloads");
+        let _ = std::fs::create_dir_all(&downloads);
+        let prefs = json!({
+            "download.default_directory": downloads.display().to_string(),
+            "download.prompt_for_download": false,
+            "download.directory_upgrade": true,
+        });
+        let capabilities =
+            json!({"goog:chromeOptions": {"binary": chrome_bin, "args": args, "prefs": prefs}});
         let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object literal") };
 
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -89,6 +97,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("Failed to start a browser session through {driver_bin}: {last_error}");
+    }
+
+    /// Where the browser saves downloads.
+    pub(crate) fn downloads(&self) -> PathBuf {
+        self._profile.join("downloads")
     }
 
     /// Saves a screenshot under `target/screenshots/`.

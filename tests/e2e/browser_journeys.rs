@@ -230,3 +230,74 @@ async fn the_api_docs_render_offline_and_load_nothing_from_elsewhere() {
     browser.screenshot("api-docs").await;
     browser.close().await;
 }
+
+/// Uploads `file` through the model page's file form and presses `button`.
+async fn upload(browser: &Browser, ui: &str, model: &str, file: &std::path::Path, button: &str) {
+    browser.client.goto(&format!("{ui}/models/{model}")).await.expect("open form");
+    let input =
+        browser.client.find(Locator::Css("form.file-form input[type=file]")).await.expect("file input");
+    input.send_keys(&file.display().to_string()).await.expect("choose the file");
+    browser
+        .client
+        .find(Locator::Css(&format!("form.file-form button[value={button}]")))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+async fn a_spreadsheet_user_uploads_a_file_sees_the_table_and_downloads_it_predicted_with_and_without_javascript()
+ {
+    let ui = spawn_stack().await.ui;
+    let dir = std::env::temp_dir().join(format!("e2e-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("penguins.csv");
+    std::fs::write(
+        &file,
+        "tag,island,sex,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n\
+         p1,Biscoe,,48.8,16.2,222,6000\n\
+         p2,Dream,male,41.5,18.5,201,4000\n\
+         p3,Dream,female,46.1,18.2,178,3250\n",
+    )
+    .expect("write the file");
+
+    for scripts in [Scripts::Enabled, Scripts::Disabled] {
+        let browser = Browser::start(scripts).await;
+        upload(&browser, &ui, "penguins", &file, "show").await;
+        let predictions: Vec<String> = {
+            text(&browser, "table.rows td.prediction").await;
+            let cells =
+                browser.client.find_all(Locator::Css("table.rows td.prediction")).await.expect("cells");
+            let mut texts = Vec::new();
+            for cell in cells {
+                texts.push(cell.text().await.expect("text"));
+            }
+            texts
+        };
+        assert_eq!(predictions, ["Gentoo", "Adelie", "Chinstrap"], "{scripts:?}");
+        assert!(text(&browser, ".totals h2").await.contains("3 rows predicted"));
+        if scripts == Scripts::Enabled {
+            browser.screenshot("ui-file-results").await;
+        }
+
+        upload(&browser, &ui, "penguins", &file, "download").await;
+        let saved = browser.downloads().join("penguins-predictions.csv");
+        let mut waited = 0;
+        while !saved.is_file() && waited < 200 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        let text = std::fs::read_to_string(&saved)
+            .unwrap_or_else(|e| panic!("{scripts:?}: no download at {}: {e}", saved.display()));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "tag,island,sex,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,label,p_Adelie,p_Chinstrap,p_Gentoo"
+        );
+        assert!(lines[1].starts_with("p1,Biscoe,,48.8,16.2,222,6000,Gentoo,"), "{}", lines[1]);
+        browser.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

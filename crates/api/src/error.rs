@@ -24,9 +24,12 @@ pub enum ApiError {
     /// 400: the body is not JSON (the message says where).
     #[error("{0}")]
     MalformedBody(String),
-    /// 415: the request did not say `Content-Type: application/json`.
-    #[error("expected Content-Type: application/json")]
-    UnsupportedMediaType,
+    /// 415: the body's `Content-Type` is not one the endpoint reads.
+    #[error("unsupported Content-Type")]
+    UnsupportedMediaType {
+        /// What the endpoint reads, in words.
+        accepted: &'static str,
+    },
     /// 413: the body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -100,7 +103,7 @@ impl ApiError {
             Self::InvalidInput { .. } if protocol == Protocol::OpenInference => StatusCode::BAD_REQUEST,
             Self::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ModelNotFound { .. } | Self::VersionNotFound { .. } | Self::RouteNotFound => {
                 StatusCode::NOT_FOUND
@@ -127,11 +130,11 @@ impl ApiError {
                 let detail = format!("{total} problem(s) in the request body{shown}; see `errors`");
                 ("invalid-input", "The input does not satisfy the model's rules", detail, errors.clone())
             }
-            Self::MalformedBody(msg) => ("malformed-body", "The body is not valid JSON", msg.clone(), vec![]),
-            Self::UnsupportedMediaType => (
+            Self::MalformedBody(msg) => ("malformed-body", "The body cannot be read", msg.clone(), vec![]),
+            Self::UnsupportedMediaType { accepted } => (
                 "unsupported-media-type",
                 "Unsupported media type",
-                "send the body as JSON with the header Content-Type: application/json".to_owned(),
+                format!("send the body as {accepted}"),
                 vec![],
             ),
             Self::PayloadTooLarge => (
@@ -307,6 +310,7 @@ impl From<BodyError> for ApiError {
     fn from(err: BodyError) -> Self {
         match err {
             BodyError::Malformed(msg) => Self::MalformedBody(msg),
+            BodyError::TooLarge => Self::PayloadTooLarge,
             BodyError::Invalid(problems) => Self::invalid(problems),
         }
     }

@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
+/// What a JSON endpoint reads.
+pub const JSON_ONLY: &str = "JSON with the header Content-Type: application/json";
+
 /// A JSON request body, as bytes: the content type is checked (415) and the
 /// size limit applied (413); parsing is the input adapter's job, straight
 /// from these bytes.
@@ -23,7 +26,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !is_json(request.headers()) {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType { accepted: JSON_ONLY });
         }
         body_bytes(request, state).await.map(Self)
     }

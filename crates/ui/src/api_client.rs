@@ -5,15 +5,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use api_types::{Instance, ModelDetails, ModelList, PredictResponse, Problem};
+use api_types::{BatchPredictResponse, Instance, ModelDetails, ModelList, PredictResponse, Problem};
+use axum::body::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 /// How long the start-up wake-up call waits: a sleeping free-plan service takes 30–60 s.
 const WAKE_UP_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a file's predictions may take: up to MAX_BATCH rows, read and answered.
+const FILE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A refused or unroutable connection should fail fast, not use the whole timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -32,6 +35,9 @@ pub enum ApiClientError {
     /// 422: the API rejected the input, with its field problems.
     #[error("the prediction service rejected the input")]
     Invalid(Problem),
+    /// 400 or 413: the API could not read the input at all (a malformed or too large file).
+    #[error("the prediction service could not read the input")]
+    Unreadable(Problem),
     /// Anything else: a contract mismatch, logged as a bug.
     #[error("unexpected answer from the prediction service: {0}")]
     Unexpected(String),
@@ -123,6 +129,37 @@ impl ApiClient {
         self.send(self.http.post(self.url(&["models", name, "predict"])).json(row), request_id).await
     }
 
+    /// `POST /models/{name}/predict/batch` with a CSV file, answered in JSON.
+    pub async fn predict_file(
+        &self,
+        name: &str,
+        csv: Bytes,
+        request_id: &str,
+    ) -> Result<BatchPredictResponse<'static>, ApiClientError> {
+        let request = self.file_request(name, csv).header(ACCEPT, "application/json");
+        let response = self.send_raw(request, request_id).await?;
+        response.json().await.map_err(|e| ApiClientError::Unexpected(format!("200: {e}")))
+    }
+
+    /// `POST /models/{name}/predict/batch` with a CSV file, answered as a CSV
+    /// file: the response, to stream on.
+    pub async fn predict_file_as_csv(
+        &self,
+        name: &str,
+        csv: Bytes,
+        request_id: &str,
+    ) -> Result<reqwest::Response, ApiClientError> {
+        self.send_raw(self.file_request(name, csv).header(ACCEPT, "text/csv"), request_id).await
+    }
+
+    fn file_request(&self, name: &str, csv: Bytes) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(&["models", name, "predict", "batch"]))
+            .header(CONTENT_TYPE, "text/csv")
+            .timeout(FILE_TIMEOUT)
+            .body(csv)
+    }
+
     /// `GET /healthz` with a long timeout, to wake a sleeping API. Returns whether it answered.
     pub async fn wake_up(&self) -> bool {
         let request = self.http.get(self.url(&["healthz"])).timeout(WAKE_UP_TIMEOUT);
@@ -134,6 +171,17 @@ impl ApiClient {
         request: reqwest::RequestBuilder,
         request_id: &str,
     ) -> Result<T, ApiClientError> {
+        let response = self.send_raw(request, request_id).await?;
+        let status = response.status();
+        response.json::<T>().await.map_err(|e| ApiClientError::Unexpected(format!("{status}: {e}")))
+    }
+
+    /// Sends `request`; a successful response as it is, anything else as the error it means.
+    async fn send_raw(
+        &self,
+        request: reqwest::RequestBuilder,
+        request_id: &str,
+    ) -> Result<reqwest::Response, ApiClientError> {
         let response = request
             .header("x-request-id", request_id)
             .send()
@@ -141,18 +189,21 @@ impl ApiClient {
             .map_err(|e| ApiClientError::Unavailable(describe(&e)))?;
         let status = response.status();
         if status.is_success() {
-            return response
-                .json::<T>()
-                .await
-                .map_err(|e| ApiClientError::Unexpected(format!("{status}: {e}")));
+            return Ok(response);
         }
+        let problem = |response: reqwest::Response| async move {
+            response
+                .json::<Problem>()
+                .await
+                .map_err(|e| ApiClientError::Unexpected(format!("{status} without a problem body: {e}")))
+        };
         match status {
             StatusCode::NOT_FOUND => Err(ApiClientError::NotFound),
             StatusCode::UNAUTHORIZED => Err(ApiClientError::Unauthorized),
-            StatusCode::UNPROCESSABLE_ENTITY => match response.json::<Problem>().await {
-                Ok(problem) => Err(ApiClientError::Invalid(problem)),
-                Err(e) => Err(ApiClientError::Unexpected(format!("422 without a problem body: {e}"))),
-            },
+            StatusCode::UNPROCESSABLE_ENTITY => Err(ApiClientError::Invalid(problem(response).await?)),
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiClientError::Unreadable(problem(response).await?))
+            }
             s if s.is_server_error() => Err(ApiClientError::Unavailable(format!("answered {s}"))),
             s => Err(ApiClientError::Unexpected(format!("answered {s}"))),
         }

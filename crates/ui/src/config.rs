@@ -45,6 +45,10 @@ pub struct Settings {
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
 
+    /// Largest CSV file a visitor may upload, in bytes; larger ones get a page saying so.
+    #[arg(long, env = "UPLOAD_LIMIT_BYTES", default_value_t = 10 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub upload_limit_bytes: u64,
+
     /// Seconds a client may take to send its request headers before the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub header_read_timeout_secs: u64,

@@ -40,6 +40,14 @@ pub enum UiError {
     /// 404: no such page.
     #[error("no such page")]
     PageNotFound,
+    /// 413: an uploaded file over the limit.
+    #[error("the upload is larger than {limit} bytes")]
+    UploadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+        /// The model page to go back to.
+        back: String,
+    },
     /// 503: the API did not answer in time, refused, or failed.
     #[error("the prediction service is not responding")]
     ApiUnavailable {
@@ -63,6 +71,7 @@ pub struct ErrorPage {
     message: String,
     models: Vec<ModelLink>,
     retry_url: Option<String>,
+    retry_label: &'static str,
     refresh_url: Option<String>,
     refresh_seconds: u32,
     request_id: String,
@@ -72,6 +81,7 @@ impl UiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::ModelNotFound { .. } | Self::PageNotFound => StatusCode::NOT_FOUND,
+            Self::UploadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ApiUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +95,7 @@ impl UiError {
             message: String::new(),
             models: Vec::new(),
             retry_url: None,
+            retry_label: "Retry now",
             refresh_url: None,
             refresh_seconds: RETRY_SECONDS,
             request_id: String::new(),
@@ -96,6 +107,15 @@ impl UiError {
                 page.message =
                     format!("There is no model named “{shown}”. These are the models you can use:");
                 page.models.clone_from(models);
+            }
+            Self::UploadTooLarge { limit, back } => {
+                page.title = "The file is too large".to_owned();
+                page.message = format!(
+                    "Files of up to {} can be predicted here. Split the file into smaller ones, or send it to the API directly.",
+                    size_in_words(*limit)
+                );
+                page.retry_url = Some(back.clone());
+                page.retry_label = "Back to the form";
             }
             Self::PageNotFound => {
                 page.title = "Page not found".to_owned();
@@ -129,6 +149,15 @@ impl UiError {
     }
 }
 
+/// A byte count for people: `10 MB`, `512 KB`.
+fn size_in_words(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MB", bytes / (1024 * 1024))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
 /// `url` with its `_retry` query parameter set to `attempt`.
 fn with_attempt(url: &str, attempt: u32) -> String {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
@@ -147,7 +176,7 @@ impl IntoResponse for UiError {
             Self::ApiUnavailable { attempt, .. } => {
                 tracing::warn!(attempt, "prediction service unavailable")
             }
-            Self::ModelNotFound { .. } | Self::PageNotFound => {}
+            Self::ModelNotFound { .. } | Self::PageNotFound | Self::UploadTooLarge { .. } => {}
         }
         let mut response = self.status().into_response();
         response.extensions_mut().insert(self.page());

@@ -39,7 +39,8 @@ impl App {
     pub async fn build(settings: Settings) -> Result<Self> {
         let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout(), settings.api_key.as_ref())
             .context("Failed to build the API client")?;
-        let router = ui_router(AppState { api: api.clone() });
+        let upload_limit = usize::try_from(settings.upload_limit_bytes).unwrap_or(usize::MAX);
+        let router = ui_router(AppState { api: api.clone(), upload_limit });
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
         let limits = ConnectionLimits {

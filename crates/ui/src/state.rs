@@ -7,4 +7,6 @@ use crate::api_client::ApiClient;
 pub struct AppState {
     /// The prediction API.
     pub api: ApiClient,
+    /// Largest CSV upload accepted, in bytes.
+    pub upload_limit: usize,
 }

@@ -67,6 +67,20 @@ impl Rows {
         self.numbers[row * self.width + col]
     }
 
+    /// Rows `start..end` (clamped to the rows there are), as rows of their own.
+    pub fn slice(&self, start: usize, end: usize) -> Rows {
+        let end = end.min(self.rows);
+        let start = start.min(end);
+        let per_row = self.categorical.len();
+        Rows {
+            rows: end - start,
+            width: self.width,
+            numbers: self.numbers[start * self.width..end * self.width].to_vec(),
+            categorical: self.categorical.clone(),
+            categories: self.categories[start * per_row..end * per_row].to_vec(),
+        }
+    }
+
     /// The category in `row`, column `col`; `None` if the column is numeric.
     pub fn category(&self, row: usize, col: usize) -> Option<&Category> {
         let slot = self.categorical.iter().position(|&c| c == col)?;

@@ -11,6 +11,7 @@
 
 mod batch;
 mod cell;
+pub mod csv;
 pub mod json_v1;
 mod problems;
 mod schema;
@@ -28,4 +29,6 @@ pub enum BodyError {
     Malformed(String),
     /// Well-formed, but breaking the rules; every problem found.
     Invalid(Problems),
+    /// Larger than the body limit (a body read as it streams in).
+    TooLarge,
 }

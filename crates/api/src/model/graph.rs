@@ -30,6 +30,22 @@ pub enum ModelOutput {
     Values(Vec<f32>),
 }
 
+impl ModelOutput {
+    /// Appends `more` rows of the same kind (a later chunk of one batch).
+    pub fn append(&mut self, more: ModelOutput) -> Result<()> {
+        match (self, more) {
+            (Self::Probabilities { data, classes }, Self::Probabilities { data: more, classes: c })
+                if *classes == c =>
+            {
+                data.extend(more);
+            }
+            (Self::Values(values), Self::Values(more)) => values.extend(more),
+            _ => bail!("a chunk of a batch answered with another kind of output"),
+        }
+        Ok(())
+    }
+}
+
 /// Plan states kept for reuse; more than this are dropped after use.
 const POOLED_STATES: usize = 8;
 

@@ -8,6 +8,7 @@ mod health;
 mod metrics;
 mod models;
 mod predict;
+mod spreadsheet;
 mod v2;
 
 use std::sync::Arc;

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use api_types::{BatchPredictResponse, BatchRequest, Instance, PredictResponse, Problem};
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -14,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::answers;
 use super::models::NamedModel;
+use super::spreadsheet;
 use crate::auth::require_api_key;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, JsonBody};
@@ -123,18 +126,16 @@ async fn predict(
     post,
     path = "/predict/batch",
     tag = "predictions",
-    request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
+    request_body(content((BatchRequest = "application/json"), (String = "text/csv")), description = "`instances`: 1 to MAX_BATCH rows; or a CSV file (RFC 4180, UTF-8) whose header names the features in any order, extra columns carried through"),
     responses(
-        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse<'static>),
+        (status = 200, description = "One prediction per row, in order: JSON, or (for a CSV request, unless Accept asks for JSON) the file as sent with `label` and `p_<class>`, or `value`, columns added", content((BatchPredictResponse<'static> = "application/json"), (String = "text/csv"))),
         RequestProblems,
-        (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem, located by row index, or by line and column in a CSV file (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn predict_batch_default(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    predict_many(&state.metrics, state.registry.default_model().clone(), &body, state.max_batch).await
+async fn predict_batch_default(State(state): State<AppState>, body: BatchBody) -> Result<Response, ApiError> {
+    let model = state.registry.default_model().clone();
+    predict_many(&state, model, body).await
 }
 
 /// Up to MAX_BATCH rows for a named model, answered in order.
@@ -143,20 +144,52 @@ async fn predict_batch_default(
     path = "/models/{name}/predict/batch",
     tag = "predictions",
     params(("name" = String, Path, description = "The model's name")),
-    request_body(content = BatchRequest, description = "`instances`: 1 to MAX_BATCH rows"),
+    request_body(content((BatchRequest = "application/json"), (String = "text/csv")), description = "`instances`: 1 to MAX_BATCH rows; or a CSV file (RFC 4180, UTF-8) whose header names the features in any order, extra columns carried through"),
     responses(
-        (status = 200, description = "One prediction per row, in order", body = BatchPredictResponse<'static>),
+        (status = 200, description = "One prediction per row, in order: JSON, or (for a CSV request, unless Accept asks for JSON) the file as sent with `label` and `p_<class>`, or `value`, columns added", content((BatchPredictResponse<'static> = "application/json"), (String = "text/csv"))),
         RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Every problem, located by row index (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem, located by row index, or by line and column in a CSV file (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict_batch(
     State(state): State<AppState>,
     NamedModel(model): NamedModel,
-    JsonBody(body): JsonBody,
+    body: BatchBody,
 ) -> Result<Response, ApiError> {
-    predict_many(&state.metrics, model, &body, state.max_batch).await
+    predict_many(&state, model, body).await
+}
+
+/// A batch's body: JSON, or a CSV file streamed as it arrives.
+#[derive(Debug)]
+pub(super) enum BatchBody {
+    Json(Bytes),
+    Csv { body: Body, answer: spreadsheet::Answer },
+}
+
+/// What a batch endpoint reads.
+const JSON_OR_CSV: &str = "JSON (Content-Type: application/json) or a CSV file (Content-Type: text/csv)";
+
+impl FromRequest<AppState> for BatchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let mime = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if mime == "text/csv" {
+            let answer = spreadsheet::Answer::from_accept(request.headers());
+            return Ok(Self::Csv { body: request.into_body(), answer });
+        }
+        if !crate::extract::is_json(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType { accepted: JSON_OR_CSV });
+        }
+        crate::extract::body_bytes(request, state).await.map(Self::Json)
+    }
 }
 
 #[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
@@ -168,8 +201,21 @@ async fn predict_one(metrics: &Metrics, model: Arc<LoadedModel>, body: &[u8]) ->
     Ok(ApiJson(answer).into_response())
 }
 
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 async fn predict_many(
+    state: &AppState,
+    model: Arc<LoadedModel>,
+    body: BatchBody,
+) -> Result<Response, ApiError> {
+    match body {
+        BatchBody::Json(bytes) => predict_json_batch(&state.metrics, model, &bytes, state.max_batch).await,
+        BatchBody::Csv { body, answer } => {
+            spreadsheet::predict(&state.metrics, model, body, state.body_limit, state.max_batch, answer).await
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
+async fn predict_json_batch(
     metrics: &Metrics,
     model: Arc<LoadedModel>,
     body: &[u8],

@@ -265,6 +265,31 @@ impl TestApp {
         Self::reply(request.send().await.expect("POST failed")).await
     }
 
+    /// POSTs a raw body with a content type to `/predict/batch`.
+    pub(crate) async fn post_batch_with_type(&self, body: String, content_type: &str) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}/predict/batch", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        Self::reply(request.send().await.expect("POST failed")).await
+    }
+
+    /// POSTs a CSV file to `path`, with an `Accept` header if given; the answer as text.
+    pub(crate) async fn post_csv(
+        &self,
+        path: &str,
+        csv: impl Into<reqwest::Body>,
+        accept: Option<&str>,
+    ) -> Reply {
+        let mut request =
+            self.client.post(format!("{}{path}", self.address)).header("content-type", "text/csv").body(csv);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        Self::reply(request.send().await.expect("POST failed")).await
+    }
+
     /// `GET path` on the Open Inference Protocol.
     pub(crate) async fn get_v2(&self, path: &str) -> Reply {
         self.get(&format!("/v2{path}")).await

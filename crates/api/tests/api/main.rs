@@ -10,6 +10,7 @@ mod limits;
 mod models;
 mod openapi;
 mod predict;
+mod spreadsheet;
 mod startup;
 mod tabular;
 mod v2;

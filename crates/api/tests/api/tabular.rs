@@ -128,3 +128,33 @@ async fn an_unknown_category_over_v2_is_refused_listing_the_allowed_ones() {
         r#"input 'colour' row 1: must be one of "red", "green", "blue"; got "purple""#
     );
 }
+
+#[tokio::test]
+async fn a_row_with_a_text_category_and_a_blank_cell_predicts_over_csv_as_over_json() {
+    let app = spawn_app().await;
+    let file =
+        "island,sex,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\nBiscoe,,48.8,16.2,222,6000\n";
+
+    let reply = app.post_csv("/models/penguins/predict/batch", file, Some("application/json")).await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let csv: Vec<f64> = ["Adelie", "Chinstrap", "Gentoo"]
+        .iter()
+        .map(|c| reply.body["predictions"][0]["probabilities"][c].as_f64().expect("p"))
+        .collect();
+    assert_eq!(csv, probabilities(&app, &penguin()).await);
+}
+
+#[tokio::test]
+async fn an_unknown_category_in_a_csv_cell_is_refused_listing_the_allowed_ones() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let mut settings = api::config::Settings::for_models_dir(dir);
+    settings.default_model = "mixed".to_owned();
+    let app = crate::helpers::spawn_app_with(settings).await;
+
+    let reply = app.post_csv("/predict/batch", "size,colour\n1,red\n2,purple\n", None).await;
+
+    reply.assert_problem(422);
+    assert_eq!(reply.body["errors"][0]["loc"], json!(["body", "line", 3, "colour"]));
+    assert_eq!(reply.body["errors"][0]["allowed"]["categories"], json!(["red", "green", "blue"]));
+}

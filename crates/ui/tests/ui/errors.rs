@@ -102,7 +102,15 @@ async fn an_unknown_model_is_a_404_page_linking_the_real_ones() {
     let links: Vec<&str> = page.select(".links a").iter().filter_map(|a| a.value().attr("href")).collect();
     assert_eq!(
         links,
-        ["/models/cancer", "/models/diabetes", "/models/diabetes-trees", "/models/iris", "/models/wine"]
+        [
+            "/models/cancer",
+            "/models/cars",
+            "/models/diabetes",
+            "/models/diabetes-trees",
+            "/models/iris",
+            "/models/penguins",
+            "/models/wine"
+        ]
     );
     assert!(!page.text(".request-id").is_empty());
 }

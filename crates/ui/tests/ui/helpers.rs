@@ -54,6 +54,20 @@ pub(crate) async fn spawn_stack_with_keys(api_key: Option<&str>, ui_key: Option<
     start(settings, &api_url).await
 }
 
+/// Starts the real API and a UI taking uploads of at most `upload_limit` bytes.
+pub(crate) async fn spawn_stack_with_upload_limit(upload_limit: u64) -> TestUi {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let api = api::startup::App::build(api::config::Settings::for_models_dir(models))
+        .await
+        .expect("Failed to build the API");
+    let api_url = format!("http://127.0.0.1:{}", api.port());
+    tokio::spawn(api.run_until_stopped());
+    init_logs();
+    let mut settings = Settings::for_api(&api_url.parse().expect("API URL"));
+    settings.upload_limit_bytes = upload_limit;
+    start(settings, &api_url).await
+}
+
 /// Starts a stand-in API serving `router`, and the UI pointed at it with a 1 s timeout.
 pub(crate) async fn spawn_with_stand_in(router: Router) -> TestUi {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stand-in");
@@ -122,6 +136,30 @@ impl TestUi {
 
     pub(crate) async fn get_model_with_request_id(&self, name: &str, query: &str, id: &str) -> Page {
         self.fetch(&format!("/models/{name}?{query}"), Some(id)).await
+    }
+
+    /// Uploads `csv` as `file_name` with the file form's `action` button.
+    pub(crate) async fn upload(&self, model: &str, file_name: &str, csv: Vec<u8>, action: &str) -> Page {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(csv)
+                    .file_name(file_name.to_owned())
+                    .mime_str("text/csv")
+                    .expect("mime"),
+            )
+            .text("action", action.to_owned());
+        let response = self
+            .client
+            .post(format!("{}/models/{model}/file", self.address))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST failed");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body");
+        Page { status, headers, html: Html::parse_document(&body), body }
     }
 
     pub(crate) async fn get_unknown_page(&self) -> Page {

@@ -3,6 +3,7 @@
 
 mod errors;
 mod failures;
+mod files;
 mod helpers;
 mod pages;
 mod predictions;

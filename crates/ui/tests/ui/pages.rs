@@ -18,7 +18,15 @@ async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
         .collect();
     assert_eq!(
         links,
-        ["/models/cancer", "/models/diabetes", "/models/diabetes-trees", "/models/iris", "/models/wine"]
+        [
+            "/models/cancer",
+            "/models/cars",
+            "/models/diabetes",
+            "/models/diabetes-trees",
+            "/models/iris",
+            "/models/penguins",
+            "/models/wine"
+        ]
     );
     assert!(page.text(".models").contains("classification"));
     assert!(page.text(".models").contains("regression"));
@@ -35,7 +43,7 @@ async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_r
 
         assert_eq!(page.status, 200, "{}", card.name);
         assert_eq!(page.text("h1"), card.title);
-        let controls = page.select("form input, form select");
+        let controls = page.select("form.predict-form input, form.predict-form select");
         assert_eq!(controls.len(), card.features.len(), "{}", card.name);
         for f in &card.features {
             let id = format!("f-{}", f.name);
@@ -49,7 +57,7 @@ async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_r
             );
             let described = control.value().attr("aria-describedby").unwrap_or_default();
             assert!(described.contains(&format!("h-{}", f.name)), "{}: help not linked", f.name);
-            if f.choices.is_some() {
+            if f.choices.is_some() || f.categories.is_some() {
                 assert_eq!(control.value().name(), "select", "{} should be a select", f.name);
             } else {
                 assert_eq!(control.value().attr("type"), Some("number"));
@@ -64,7 +72,7 @@ async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_r
             }
         }
         assert_eq!(page.attr("form", "method").as_deref(), Some("get"));
-        assert_eq!(page.select("form button[type=submit]").len(), 1);
+        assert_eq!(page.select("form.predict-form button[type=submit]").len(), 1);
         assert_eq!(page.select(".examples a").len(), card.examples.len());
     }
 }

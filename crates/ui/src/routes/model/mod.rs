@@ -3,11 +3,12 @@
 //! GET, so every result has a URL that can be shared and bookmarked. This
 //! module reads the request and asks the API; `view` shapes the page.
 
+mod file;
 mod view;
 
 use std::collections::HashMap;
 
-use api_types::{FeatureValue, Instance, ModelCard, ModelDetails, Policy};
+use api_types::{FeatureValue, Instance, ModelCard, Policy};
 use axum::Router;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 const RESERVED_PREFIX: char = '_';
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/models/{name}", get(show_form))
+    Router::new().route("/models/{name}", get(show_form)).merge(file::router())
 }
 
 async fn show_form(
@@ -41,25 +42,7 @@ async fn show_form(
         attempt: params.attempt,
     };
 
-    let details: ModelDetails = match state.api.model(&name, &request_id).await {
-        Ok(details) => details,
-        Err(ApiClientError::NotFound) => {
-            let models = match state.api.list_models(&request_id).await {
-                Ok(list) => {
-                    list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
-                }
-                Err(_) => Vec::new(),
-            };
-            return Err(UiError::ModelNotFound { name, models });
-        }
-        Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
-        Err(other) => {
-            return Err(UiError::Internal(
-                anyhow::Error::new(other).context("Failed to read the model card"),
-            ));
-        }
-    };
-    let card = details.card;
+    let card = model_card(&state, &name, &request_id, unavailable).await?;
     let mut page = ModelPage::for_card(&card, &params.values);
 
     if params.submitted() {
@@ -77,7 +60,11 @@ async fn show_form(
             Err(ApiClientError::NotFound) => {
                 return Err(UiError::ModelNotFound { name, models: Vec::new() });
             }
-            Err(other @ (ApiClientError::Unexpected(_) | ApiClientError::Unauthorized)) => {
+            Err(
+                other @ (ApiClientError::Unexpected(_)
+                | ApiClientError::Unauthorized
+                | ApiClientError::Unreadable(_)),
+            ) => {
                 return Err(UiError::Internal(
                     anyhow::Error::new(other).context("Failed to get a prediction"),
                 ));
@@ -87,6 +74,32 @@ async fn show_form(
     // The form with input problems is a 422, like the API's answer it shows.
     let status = if page.has_problems() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, page::render(&page)?))
+}
+
+/// The card of the model `name`; a 404 page listing the real ones if there
+/// is none, `unavailable()` if the API does not answer.
+async fn model_card(
+    state: &AppState,
+    name: &str,
+    request_id: &str,
+    unavailable: impl FnOnce() -> UiError,
+) -> Result<ModelCard, UiError> {
+    match state.api.model(name, request_id).await {
+        Ok(details) => Ok(details.card),
+        Err(ApiClientError::NotFound) => {
+            let models = match state.api.list_models(request_id).await {
+                Ok(list) => {
+                    list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            Err(UiError::ModelNotFound { name: name.to_owned(), models })
+        }
+        Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+        Err(other) => {
+            Err(UiError::Internal(anyhow::Error::new(other).context("Failed to read the model card")))
+        }
+    }
 }
 
 /// The query string: feature values as typed, plus the UI's own `_retry`.

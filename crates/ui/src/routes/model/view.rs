@@ -126,8 +126,14 @@ impl ModelPage {
             .map(|e| {
                 let mut query = url::form_urlencoded::Serializer::new(String::new());
                 for f in &card.features {
-                    if let Some(v) = e.values.get(&f.name) {
-                        query.append_pair(&f.name, &v.to_string());
+                    match e.values.get(&f.name) {
+                        Some(v) => {
+                            query.append_pair(&f.name, &v.to_string());
+                        }
+                        // Left out of the example: a blank field, sent as missing.
+                        None => {
+                            query.append_pair(&f.name, "");
+                        }
                     }
                 }
                 ExampleLink {
@@ -354,13 +360,13 @@ fn sentence(msg: &str) -> String {
     out
 }
 
-fn percent(p: f32) -> String {
+pub(super) fn percent(p: f32) -> String {
     let pct = f64::from(p) * 100.0;
     if pct > 0.0 && pct < 0.1 { "<0.1%".to_owned() } else { format!("{pct:.1}%") }
 }
 
 /// A number for people: four significant digits at most, no trailing zeros.
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     let digits = if v == 0.0 { 0 } else { (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize };
     let s = format!("{v:.digits$}");
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }

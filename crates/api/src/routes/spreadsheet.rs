@@ -1,0 +1,262 @@
+//! Batches from and to CSV files: the body is read as it streams in (never
+//! past the body limit, never copied whole) into the CSV adapter, predicted
+//! in chunks, and answered as CSV — every input column as sent, then
+//! `label` and one `p_<class>` per class, or `value` — streamed back chunk by
+//! chunk, every cell safe to open in a spreadsheet; or as the JSON batch
+//! answer when the client accepts only JSON.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::answers;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::input::BodyError;
+use crate::input::csv::{self, Table};
+use crate::metrics::Metrics;
+use crate::model::{LoadedModel, ModelOutput};
+
+/// Rows predicted (and written back) at a time: inference's working memory
+/// stays that of a chunk whatever the file's size.
+const CHUNK_ROWS: usize = 4096;
+
+/// Body chunks buffered between the network and the parser, and answer
+/// chunks between the writer and the network.
+const CHANNEL_DEPTH: usize = 8;
+
+/// What the client wants back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Csv,
+    Json,
+}
+
+impl Answer {
+    /// CSV unless `Accept` asks for JSON and not for CSV.
+    pub(crate) fn from_accept(headers: &HeaderMap) -> Self {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if accept.contains("application/json") && !accept.contains("text/csv") {
+            Self::Json
+        } else {
+            Self::Csv
+        }
+    }
+}
+
+/// Predicts every row of the CSV `body` with `model`.
+#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
+pub(crate) async fn predict(
+    metrics: &Metrics,
+    model: Arc<LoadedModel>,
+    body: Body,
+    limit: usize,
+    max_rows: usize,
+    answer: Answer,
+) -> Result<Response, ApiError> {
+    let (chunks, source) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
+    let feeding = tokio::spawn(feed(body, limit, chunks));
+    let reading = model.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        csv::read(reading.schema(), ChannelReader { source, current: Bytes::new() }, max_rows, |e| {
+            if e.kind() == std::io::ErrorKind::FileTooLarge {
+                BodyError::TooLarge
+            } else {
+                BodyError::Malformed(format!("the body could not be read: {e}"))
+            }
+        })
+    })
+    .await
+    .context("the CSV parsing task failed")?;
+    feeding.abort();
+    let table = parsed?;
+    let count = table.rows().len();
+    tracing::Span::current().record("rows", count);
+
+    let predicting = model.clone();
+    let span = tracing::Span::current();
+    let (table, output, took) =
+        tokio::task::spawn_blocking(move || span.in_scope(|| predict_chunks(&predicting, table)))
+            .await
+            .context("the inference task failed")??;
+    metrics.record_prediction(&model.card().name, count, took);
+
+    match answer {
+        Answer::Json => Ok(ApiJson(answers::batch(&model, &output)).into_response()),
+        Answer::Csv => Ok(stream_csv(model, table, output)),
+    }
+}
+
+/// Sends the body's bytes to the parser, stopping with an error past `limit`.
+async fn feed(body: Body, limit: usize, chunks: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let mut stream = body.into_data_stream();
+    let mut total = 0usize;
+    while let Some(next) = stream.next().await {
+        let message = match next {
+            Ok(bytes) => {
+                total = total.saturating_add(bytes.len());
+                if total > limit {
+                    let _ = chunks
+                        .send(Err(std::io::Error::new(
+                            std::io::ErrorKind::FileTooLarge,
+                            "over the body limit",
+                        )))
+                        .await;
+                    return;
+                }
+                Ok(bytes)
+            }
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        let failed = message.is_err();
+        if chunks.send(message).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The body as a blocking reader, for the CSV parser on a blocking thread.
+struct ChannelReader {
+    source: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.source.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Runs the model over the table's rows a chunk at a time.
+fn predict_chunks(model: &LoadedModel, table: Table) -> anyhow::Result<(Table, ModelOutput, Duration)> {
+    let started = Instant::now();
+    let rows = table.rows();
+    let mut output: Option<ModelOutput> = None;
+    for start in (0..rows.len()).step_by(CHUNK_ROWS) {
+        let chunk = model.graph().run(rows.slice(start, start + CHUNK_ROWS))?;
+        match &mut output {
+            Some(all) => all.append(chunk)?,
+            None => output = Some(chunk),
+        }
+    }
+    let output = output.context("a table with no rows")?;
+    Ok((table, output, started.elapsed()))
+}
+
+/// The CSV answer, written and sent a chunk of rows at a time.
+fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Response {
+    let (chunks, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let send = |bytes: Vec<u8>| chunks.blocking_send(Ok(Bytes::from(bytes))).is_ok();
+        let (header, records, _rows) = table.into_parts();
+        let classes = &model.card().classes;
+        let mut head: Vec<String> = header.iter().map(safe_cell).collect();
+        match &output {
+            ModelOutput::Probabilities { .. } => {
+                head.push("label".to_owned());
+                head.extend(classes.iter().map(|c| safe_cell(&format!("p_{c}"))));
+            }
+            ModelOutput::Values(_) => head.push("value".to_owned()),
+        }
+        if !send(write_rows(std::iter::once(head))) {
+            return;
+        }
+        let predictions = answers::predictions(&model, &output);
+        let mut answers = predictions.iter();
+        for batch in records.chunks(CHUNK_ROWS / 4) {
+            let lines = batch.iter().map(|record| {
+                let mut line: Vec<String> = record.iter().map(safe_cell).collect();
+                match answers.next() {
+                    Some(api_types::Prediction::Classification(c)) => {
+                        line.push(safe_cell(&c.label));
+                        line.extend(c.probabilities.values().iter().map(ToString::to_string));
+                    }
+                    Some(api_types::Prediction::Regression(r)) => line.push(r.value.to_string()),
+                    None => {}
+                }
+                line
+            });
+            if !send(write_rows(lines)) {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"predictions.csv\""),
+    );
+    response
+}
+
+/// Lines of cells as CSV text (RFC 4180 quoting, LF line ends).
+fn write_rows(lines: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut writer =
+        ::csv::WriterBuilder::new().terminator(::csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    for line in lines {
+        // Writing into memory cannot fail.
+        let _ = writer.write_record(&line);
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+/// A cell safe to open in a spreadsheet: text a spreadsheet would run as a
+/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return,
+/// and is not a plain number) gets a leading apostrophe, so it shows as text.
+pub(crate) fn safe_cell(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() { format!("'{cell}") } else { cell.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        assert_eq!(safe_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("+cmd"), "'+cmd");
+        assert_eq!(safe_cell("\t=1"), "'\t=1");
+        assert_eq!(safe_cell("-1.5"), "-1.5");
+        assert_eq!(safe_cell("+3"), "+3");
+        assert_eq!(safe_cell("Biscoe"), "Biscoe");
+    }
+
+    #[test]
+    fn the_answer_follows_accept_and_defaults_to_csv() {
+        let with = |accept: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, HeaderValue::from_str(accept).expect("header"));
+            Answer::from_accept(&h)
+        };
+        assert_eq!(Answer::from_accept(&HeaderMap::new()), Answer::Csv);
+        assert_eq!(with("*/*"), Answer::Csv);
+        assert_eq!(with("application/json"), Answer::Json);
+        assert_eq!(with("text/csv, application/json;q=0.5"), Answer::Csv);
+    }
+}

@@ -1,0 +1,386 @@
+//! The model page's "Predict a file" part: a template CSV to fill in, and a
+//! CSV upload (a plain multipart form, no JavaScript) answered either as a
+//! table of its first rows with their predictions and any bad cells, or as
+//! the predicted file to download. Nothing is stored: the upload goes to the
+//! API and the answer comes back, so any number of UI instances can serve.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use api_types::{LocPart, ModelCard, Prediction, Problem};
+use askama::Template;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+
+use super::model_card;
+use super::view::{number, percent};
+use crate::api_client::ApiClientError;
+use crate::assets::STYLESHEET_PATH;
+use crate::error::UiError;
+use crate::page;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// Rows shown in the results table; the rest are counted in the totals.
+const SHOWN_ROWS: usize = 200;
+
+/// How much of an upload over the limit is still read (and dropped) so the
+/// browser, still sending, gets the "too large" page instead of a reset
+/// connection; past this, or after `DRAIN_TIME`, the connection is closed.
+const DRAIN_FACTOR: usize = 8;
+const DRAIN_TIME: Duration = Duration::from_secs(15);
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/models/{name}/template.csv", get(template))
+        // The upload's size is bounded by `read_upload`, which also drains what is over.
+        .route("/models/{name}/file", post(predict_file).layer(DefaultBodyLimit::disable()))
+}
+
+/// `GET /models/{name}/template.csv`: the header and the card's example rows.
+async fn template(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RequestId(request_id): RequestId,
+) -> Result<Response, UiError> {
+    let back = format!("/models/{name}");
+    let card =
+        model_card(&state, &name, &request_id, || UiError::ApiUnavailable { retry_url: back, attempt: 0 })
+            .await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = card.features.iter().map(|f| f.name.as_str()).collect();
+    let _ = writer.write_record(&header);
+    for example in &card.examples {
+        let row: Vec<String> = card
+            .features
+            .iter()
+            .map(|f| example.values.get(&f.name).map(ToString::to_string).unwrap_or_default())
+            .collect();
+        let _ = writer.write_record(&row);
+    }
+    let body = writer.into_inner().unwrap_or_default();
+    Ok(csv_download(Body::from(body), &format!("{}-template.csv", card.name)))
+}
+
+/// The form's two buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Show,
+    Download,
+}
+
+/// `POST /models/{name}/file`: a CSV upload, shown as a table or sent back predicted.
+async fn predict_file(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RequestId(request_id): RequestId,
+    request: Request,
+) -> Result<Response, UiError> {
+    let back = format!("/models/{name}");
+    let (parts, body) = request.into_parts();
+    let upload = read_upload(body, state.upload_limit)
+        .await
+        .map_err(|()| UiError::UploadTooLarge { limit: state.upload_limit, back: back.clone() })?;
+    let form = read_form(Request::from_parts(parts, Body::from(upload)), &state).await;
+    let card = model_card(&state, &name, &request_id, || UiError::ApiUnavailable {
+        retry_url: back.clone(),
+        attempt: 0,
+    })
+    .await?;
+    let (file_name, csv, action) = match form {
+        Ok(form) => form,
+        Err(notice) => {
+            return render(FilePage::new(&card, String::new()).with_notice(notice), StatusCode::BAD_REQUEST);
+        }
+    };
+    let unavailable = || UiError::ApiUnavailable { retry_url: back.clone(), attempt: 0 };
+    let mut page = FilePage::new(&card, file_name.clone());
+    if action == Action::Download {
+        return match state.api.predict_file_as_csv(&card.name, csv.clone(), &request_id).await {
+            Ok(answer) => {
+                Ok(csv_download(Body::from_stream(answer.bytes_stream()), &predicted_name(&file_name)))
+            }
+            Err(ApiClientError::Invalid(problem)) => {
+                page.show_rows(&csv, None, Some(&problem));
+                render(page, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(ApiClientError::Unreadable(problem)) => {
+                render(page.with_notice(problem.detail), StatusCode::BAD_REQUEST)
+            }
+            Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+            Err(other) => {
+                Err(UiError::Internal(anyhow::Error::new(other).context("Failed to predict a file")))
+            }
+        };
+    }
+    match state.api.predict_file(&card.name, csv.clone(), &request_id).await {
+        Ok(answer) => {
+            let predictions: Vec<Prediction<'_>> = answer.predictions.iter().collect();
+            page.show_rows(&csv, Some(&predictions), None);
+            render(page, StatusCode::OK)
+        }
+        Err(ApiClientError::Invalid(problem)) => {
+            page.show_rows(&csv, None, Some(&problem));
+            render(page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(ApiClientError::Unreadable(problem)) => {
+            render(page.with_notice(problem.detail), StatusCode::BAD_REQUEST)
+        }
+        Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+        Err(other) => Err(UiError::Internal(anyhow::Error::new(other).context("Failed to predict a file"))),
+    }
+}
+
+fn render(page: FilePage, status: StatusCode) -> Result<Response, UiError> {
+    let html = page::render(&page)?;
+    drop(page);
+    Ok((status, html).into_response())
+}
+
+/// The whole upload, or `Err` past `limit` bytes — after reading and dropping
+/// the rest (within bounds), so the browser gets the answer.
+async fn read_upload(body: Body, limit: usize) -> Result<Bytes, ()> {
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let started = Instant::now();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { return Err(()) };
+        total = total.saturating_add(chunk.len());
+        if total <= limit {
+            kept.extend_from_slice(&chunk);
+        } else if total > limit.saturating_mul(DRAIN_FACTOR) || started.elapsed() > DRAIN_TIME {
+            return Err(());
+        }
+    }
+    if total > limit { Err(()) } else { Ok(Bytes::from(kept)) }
+}
+
+/// The form's file (its name and bytes) and button; or what to tell the user.
+async fn read_form(request: Request, state: &AppState) -> Result<(String, Bytes, Action), String> {
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|_| "Upload the file with the form on the model's page.".to_owned())?;
+    let (mut file, mut action) = (None, Action::Show);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().map(str::to_owned);
+        if name.as_deref() == Some("file") {
+            let file_name = field.file_name().unwrap_or("upload.csv").to_owned();
+            let bytes = field.bytes().await.map_err(|e| format!("The upload could not be read: {e}"))?;
+            file = Some((file_name, bytes));
+        } else if name.as_deref() == Some("action") && field.text().await.is_ok_and(|t| t == "download") {
+            action = Action::Download;
+        }
+    }
+    match file {
+        Some((name, bytes)) if !bytes.is_empty() => Ok((name, bytes, action)),
+        _ => Err("Choose a CSV file first.".to_owned()),
+    }
+}
+
+/// `rows.csv` → `rows-predictions.csv`, in characters a header can carry.
+fn predicted_name(upload: &str) -> String {
+    let stem = upload.rsplit(['/', '\\']).next().unwrap_or(upload);
+    let stem = stem.strip_suffix(".csv").or_else(|| stem.strip_suffix(".CSV")).unwrap_or(stem);
+    let safe: String = stem
+        .chars()
+        .take(100)
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    format!("{}-predictions.csv", if safe.is_empty() { "file" } else { &safe })
+}
+
+fn csv_download(body: Body, file_name: &str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// The results page of an upload.
+#[derive(Debug, Template)]
+#[template(path = "pages/file.html")]
+struct FilePage {
+    stylesheet: &'static str,
+    name: String,
+    title: String,
+    file_name: String,
+    notice: Option<String>,
+    problems: Vec<String>,
+    problem_total: usize,
+    columns: Vec<String>,
+    rows: Vec<RowView>,
+    total_rows: usize,
+    totals: Vec<String>,
+    predicted: bool,
+    output_label: String,
+    is_class: bool,
+}
+
+/// One shown row.
+#[derive(Debug)]
+struct RowView {
+    line: usize,
+    cells: Vec<CellView>,
+    prediction: String,
+    confidence: String,
+}
+
+#[derive(Debug)]
+struct CellView {
+    text: String,
+    error: Option<String>,
+}
+
+impl FilePage {
+    fn new(card: &ModelCard, file_name: String) -> Self {
+        let is_class = !card.classes.is_empty();
+        Self {
+            stylesheet: STYLESHEET_PATH.as_str(),
+            name: card.name.clone(),
+            title: card.title.clone(),
+            file_name,
+            notice: None,
+            problems: Vec::new(),
+            problem_total: 0,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            total_rows: 0,
+            totals: Vec::new(),
+            predicted: false,
+            output_label: if is_class {
+                "Prediction".to_owned()
+            } else {
+                card.output.as_ref().map_or_else(|| "Value".to_owned(), |o| sentence_case(&o.name))
+            },
+            is_class,
+        }
+    }
+
+    fn with_notice(mut self, notice: String) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    /// The file's first rows with their predictions, or with the API's problems in place.
+    fn show_rows(&mut self, csv: &[u8], predictions: Option<&[Prediction<'_>]>, problem: Option<&Problem>) {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv);
+        let mut records = reader.records();
+        if let Some(Ok(header)) = records.next() {
+            self.columns = header.iter().map(|c| c.trim().to_owned()).collect();
+        }
+        // Problems by (line, column); the ones no shown cell can carry go to the list.
+        let mut at_cell: HashMap<(usize, String), String> = HashMap::new();
+        if let Some(problem) = problem {
+            self.problem_total = problem.errors.len();
+            for e in &problem.errors {
+                match e.loc.as_slice() {
+                    [_, LocPart::Key(l), LocPart::Index(line), LocPart::Key(col)]
+                        if l == "line" && *line >= 2 && *line < SHOWN_ROWS + 2 =>
+                    {
+                        at_cell.insert((*line, col.clone()), sentence(&e.msg));
+                    }
+                    [_, LocPart::Key(l), LocPart::Index(line), LocPart::Key(col)] if l == "line" => {
+                        self.problems.push(format!("Line {line}, {col}: {}", sentence(&e.msg)));
+                    }
+                    _ => self.problems.push(sentence(&e.msg)),
+                }
+            }
+            let total =
+                problem.detail.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(problem.errors.len());
+            self.problem_total = total;
+        }
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut values = Vec::new();
+        for (i, record) in records.enumerate() {
+            self.total_rows += 1;
+            if let Some(answer) = predictions.and_then(|p| p.get(i)) {
+                match answer {
+                    Prediction::Classification(c) => *counts.entry(c.label.to_string()).or_default() += 1,
+                    Prediction::Regression(r) => values.push(f64::from(r.value)),
+                }
+            }
+            if i >= SHOWN_ROWS {
+                continue;
+            }
+            let Ok(record) = record else { continue };
+            let line = record.position().map_or(i + 2, |p| usize::try_from(p.line()).unwrap_or(i + 2));
+            let cells = record
+                .iter()
+                .enumerate()
+                .map(|(c, text)| {
+                    let column = self.columns.get(c).cloned().unwrap_or_default();
+                    CellView { text: text.to_owned(), error: at_cell.remove(&(line, column)) }
+                })
+                .collect();
+            let (prediction, confidence) = match predictions.and_then(|p| p.get(i)) {
+                Some(Prediction::Classification(c)) => {
+                    let top = c.probabilities.get(&c.label).unwrap_or_default();
+                    (c.label.to_string(), percent(top))
+                }
+                Some(Prediction::Regression(r)) => {
+                    let unit = r.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+                    (format!("{}{unit}", number(f64::from(r.value))), String::new())
+                }
+                None => (String::new(), String::new()),
+            };
+            self.rows.push(RowView { line, cells, prediction, confidence });
+        }
+        // Problems on cells beyond the shown columns still get listed.
+        for ((line, col), msg) in at_cell {
+            self.problems.push(format!("Line {line}, {col}: {msg}"));
+        }
+        self.predicted = predictions.is_some();
+        if let Some(predictions) = predictions {
+            let n = predictions.len();
+            if self.is_class {
+                let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                self.totals = ranked
+                    .into_iter()
+                    .map(|(label, k)| format!("{label}: {k} ({})", percent(k as f32 / n.max(1) as f32)))
+                    .collect();
+            } else if !values.is_empty() {
+                let (lo, hi) =
+                    values.iter().fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+                let mean = values.iter().sum::<f64>() / values.len() as f64;
+                self.totals = vec![format!("Mean {}, from {} to {}", number(mean), number(lo), number(hi))];
+            }
+        }
+    }
+}
+
+fn sentence(msg: &str) -> String {
+    let mut chars = msg.trim().chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+fn sentence_case(name: &str) -> String {
+    sentence(&name.replace('_', " ")).trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_download_is_named_after_the_upload_in_safe_characters() {
+        assert_eq!(predicted_name("rows.csv"), "rows-predictions.csv");
+        assert_eq!(predicted_name("C:\\data\\my rows.CSV"), "my_rows-predictions.csv");
+        assert_eq!(predicted_name("\"evil\r\n.csv"), "_evil__-predictions.csv");
+        assert_eq!(predicted_name(".csv"), "file-predictions.csv");
+    }
+}
