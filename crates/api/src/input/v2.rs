@@ -328,6 +328,51 @@ fn exact(v: i64) -> Result<f64, String> {
     }
 }
 
+/// Python's `json` module, which `tritonclient` and the kserve SDK use,
+/// writes a NaN float as the bare token `NaN` and infinities as `Infinity`
+/// and `-Infinity`: not JSON. Quoting them (outside strings) gives JSON in
+/// which a numeric tensor reads them as the numbers they mean (NaN is a
+/// missing value where the feature allows one; infinities are refused by the
+/// schema like any other). `None` when `json` holds none of them.
+pub fn quote_non_finite(json: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped, mut copied) = (false, false, 0);
+    let mut i = 0;
+    while i < json.len() {
+        let b = json[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        let token = [&b"NaN"[..], b"Infinity", b"-Infinity"].into_iter().find(|t| json[i..].starts_with(t));
+        if let Some(token) = token {
+            let buffer = out.get_or_insert_with(|| Vec::with_capacity(json.len() + 64));
+            buffer.extend_from_slice(&json[copied..i]);
+            buffer.push(b'"');
+            buffer.extend_from_slice(token);
+            buffer.push(b'"');
+            i += token.len();
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = out?;
+    out.extend_from_slice(&json[copied..]);
+    Some(out)
+}
+
 /// Reads the JSON `data` array, flat or nested, in row-major order.
 fn decode_json(
     raw: &RawValue,
@@ -354,7 +399,12 @@ impl Flatten<'_, '_> {
     fn leaf<E: de::Error>(&mut self, element: Element<'_>) -> Result<(), E> {
         let element = match element {
             Element::Number(_) if self.text => Element::Other("a number"),
-            Element::Text(_) if !self.text => Element::Other("a string"),
+            Element::Text(t) if !self.text => match t {
+                "NaN" => Element::Number(f64::NAN),
+                "Infinity" => Element::Number(f64::INFINITY),
+                "-Infinity" => Element::Number(f64::NEG_INFINITY),
+                _ => Element::Other("a string"),
+            },
             Element::Number(x) if self.integer && x.fract() != 0.0 => {
                 return Err(E::custom(format!("{x} is not an integer")));
             }

@@ -95,7 +95,7 @@ async fn a_feature_left_out_of_a_v2_request_is_missing_where_allowed() {
         {"name": "bill_length_mm", "shape": [1], "datatype": "FP32", "data": [48.8]},
         {"name": "bill_depth_mm", "shape": [1], "datatype": "FP32", "data": [16.2]},
         {"name": "flipper_length_mm", "shape": [1], "datatype": "FP32", "data": [222]},
-        {"name": "body_mass_g", "shape": [1], "datatype": "FP32", "data": ["NaN"]}
+        {"name": "body_mass_g", "shape": [1], "datatype": "FP32", "data": ["heavy"]}
     ]});
 
     let reply = app.post_v2_infer("penguins", body.to_string().into_bytes(), &[]).await;
@@ -107,6 +107,38 @@ async fn a_feature_left_out_of_a_v2_request_is_missing_where_allowed() {
     ]});
     let sparse = app.post_v2_infer("penguins", body.to_string().into_bytes(), &[]).await;
     assert_eq!(sparse.status, 200, "{}", sparse.body);
+}
+
+#[tokio::test]
+async fn a_bare_nan_as_python_clients_write_it_is_a_missing_value_and_infinity_is_refused() {
+    let app = spawn_app().await;
+    // Python's json writes these bare tokens; a string holding one stays text.
+    let body = |island: &str, mass: &str| {
+        format!(
+            r#"{{"inputs": [
+            {{"name": "island", "shape": [1], "datatype": "BYTES", "data": [{island}]}},
+            {{"name": "bill_length_mm", "shape": [1], "datatype": "FP32", "data": [48.8]}},
+            {{"name": "body_mass_g", "shape": [1], "datatype": "FP32", "data": [{mass}]}}]}}"#
+        )
+        .into_bytes()
+    };
+    let sparse = json!({"inputs": [
+        {"name": "island", "shape": [1], "datatype": "BYTES", "data": ["Biscoe"]},
+        {"name": "bill_length_mm", "shape": [1], "datatype": "FP32", "data": [48.8]}
+    ]});
+
+    let nan = app.post_v2_infer("penguins", body(r#""Biscoe""#, "NaN"), &[]).await;
+    let quoted = app.post_v2_infer("penguins", body(r#""Biscoe""#, r#""a \"NaN\" b""#), &[]).await;
+    let infinity = app.post_v2_infer("penguins", body(r#""Biscoe""#, "-Infinity"), &[]).await;
+    let sparse = app.post_v2_infer("penguins", sparse.to_string().into_bytes(), &[]).await;
+
+    assert_eq!(nan.status, 200, "{}", nan.body);
+    assert_eq!(nan.body["outputs"], sparse.body["outputs"]);
+    assert_eq!(quoted.status, 400, "{}", quoted.body);
+    let says = quoted.body["error"].as_str().unwrap_or_default();
+    assert!(says.contains("body_mass_g") && !says.contains("not valid JSON"), "{}", quoted.body);
+    assert_eq!(infinity.status, 400, "{}", infinity.body);
+    assert!(infinity.body["error"].as_str().unwrap_or_default().contains("body_mass_g"), "{}", infinity.body);
 }
 
 #[tokio::test]

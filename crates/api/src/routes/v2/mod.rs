@@ -213,6 +213,13 @@ async fn answer(
 ) -> Result<Response, ApiError> {
     let framed = framing::read(headers, body, state.body_limit)?;
     let request: InferRequest = serde_json::from_slice(framed.json())
+        .or_else(|e| {
+            // Python clients write NaN as a bare `NaN`; only then is the
+            // header copied, and the first error is the one reported.
+            input_v2::quote_non_finite(framed.json())
+                .and_then(|quoted| serde_json::from_slice(&quoted).ok())
+                .ok_or(e)
+        })
         .map_err(|e| ApiError::MalformedBody(format!("the inference request is not valid JSON: {e}")))?;
     let tensors = tensors(&request, framed.binary())?;
     let wanted = wanted_outputs(&model, &request)?;
