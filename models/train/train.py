@@ -4,7 +4,9 @@ For each model this script writes, under models/<name>/:
   model.onnx   - the exported graph (checked with onnxruntime before it is saved)
   card.toml    - what the API serves about the model: features, ranges, labels,
                  examples, provenance (including the held-out metric)
-  golden.json  - held-out rows with the outputs onnxruntime produced at export time
+  golden.json  - held-out rows with the outputs onnxruntime produced at export time, each with its
+                 SHAP explanation (explain.py)
+  background.csv - the training rows the API explains predictions against
 
 Every dataset ships inside a package (scikit-learn, palmerpenguins,
 vega_datasets), so nothing is downloaded. Seeds are fixed and the exporter's
@@ -53,10 +55,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import explain  # models/train/explain.py
+
 MODELS_DIR = Path(__file__).resolve().parent.parent
 SEED = 42
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 INPUT_NAME = "input"
+# shap's explanations are checked against exact Shapley values (2^columns subsets) for heads this narrow.
+BRUTE_FORCE_COLUMNS = 13
 
 
 @dataclass
@@ -438,9 +444,7 @@ def train_one(spec: Spec) -> None:
     metrics: dict[str, float] = {}
     if spec.task == "classification":
         label_name, prob_name = names
-        labels, probs = out[label_name], out[prob_name]
-        if isinstance(probs, list):  # a default export's ZipMap: one {class: probability} per row
-            probs = np.array([[p[k] for k in sorted(p)] for p in probs], dtype=np.float32)
+        labels, probs = out[label_name], matrix_answers(spec, out)
         assert probs.shape == (len(x_te), len(spec.classes)), probs.shape
         # The API serves the argmax of the probabilities as the label: check
         # that it always agrees with the graph's own label output.
@@ -480,18 +484,97 @@ def train_one(spec: Spec) -> None:
             med = min((v for v, _ in f.choices), key=lambda v: abs(v - med))
         defaults.append(round_to_step(med, f.step))
 
+    # Explanations against a background sample of training rows; column j of the head's input is feature j.
+    background = x_tr[explain.background_indices(len(x_tr))]
+    feature_names = [f.name for f in spec.features]
+
+    def transform(rows: np.ndarray) -> np.ndarray:
+        return explain.head_inputs(onx, {INPUT_NAME: rows})
+
+    def bumped(j: int) -> np.ndarray:
+        other = background.copy()
+        other[:, j] += np.float32(1.0)
+        return other
+
+    groups = [[j] for j in range(n)]
+    explain.check_groups(transform, background, [bumped(j) for j in range(n)], groups, feature_names)
+    explainer = add_explanations(
+        spec.name, onx, model.steps[-1][1] if isinstance(model, Pipeline) else model, transform, background,
+        matrix_answers(spec, run_onnx(onx, background)), x_te, golden, groups, feature_names, spec.classes,
+    )
+
     target = MODELS_DIR / spec.name
     target.mkdir(parents=True, exist_ok=True)
     (target / "model.onnx").write_bytes(onx.SerializeToString())
     (target / "card.toml").write_text(
         card_toml(spec, names, metrics, examples, len(x_tr), len(x_te), defaults), encoding="utf-8"
     )
-    (target / "golden.json").write_text(
-        json.dumps({"model": spec.name, "source": "onnxruntime " + ort.__version__, "rows": golden}, indent=1) + "\n",
-        encoding="utf-8",
-    )
+    write_golden(target, spec.name, explainer, golden)
+    write_background(target, feature_names, [[float(v) for v in row] for row in background])
     shown = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("target_")}
     print(f"{spec.name}: {len(golden)} golden rows, outputs {names}, {shown}")
+    print(f"  explained: {explainer}")
+
+
+def matrix_answers(spec: Spec, out: dict[str, np.ndarray]) -> np.ndarray:
+    """A matrix model's probabilities [N, classes] or values [N], from onnxruntime's outputs."""
+    names = list(out)
+    if spec.task != "classification":
+        return out[names[0]].reshape(-1)
+    probs = out[names[1]]
+    if isinstance(probs, list):  # a default export's ZipMap: one {class: probability} per row
+        probs = np.array([[p[k] for k in sorted(p)] for p in probs], dtype=np.float32)
+    return probs
+
+
+def add_explanations(name: str, onx: onnx.ModelProto, head: Any, transform: Callable[[Any], np.ndarray],
+                     background: Any, background_answers: np.ndarray, rows: Any, golden: list[dict[str, Any]],
+                     groups: list[list[int]], features: list[str], classes: list[str]) -> dict[str, Any]:
+    """Adds an "explanation" to every golden row (explain.py) and returns golden.json's "explainer".
+
+    transform gives the head's input for raw rows, as onnxruntime computes it; background and rows are raw
+    rows (rows: the golden rows', in order); groups[i] are the head's columns of card feature i. Checks that the
+    head answers the graph's answers for the background and golden rows, that base value plus contributions is
+    the explained output, that this output is the graph's probability or value, and, for a narrow head, that
+    shap's values are the exact Shapley values.
+    """
+    x_background = transform(background)
+    e = explain.make_explainer(head, onx, x_background)
+    explain.check_outputs(e, x_background, background_answers, f"{name}: the background rows")
+    x = transform(rows)
+    if classes:
+        explain.check_outputs(e, x, np.array([g["probabilities"] for g in golden]), f"{name}: the golden rows")
+        predicted = [g["class_index"] for g in golden]
+    else:
+        explain.check_outputs(e, x, np.array([g["value"] for g in golden]), f"{name}: the golden rows")
+        predicted = [None] * len(golden)
+    for g, explanation in zip(golden, explain.explain(e, x, predicted, groups, features, classes)):
+        if explanation["space"] == "probability":
+            assert abs(explanation["output"] - g["probabilities"][g["class_index"]]) <= 1e-5, (name, explanation)
+        elif explanation["space"] == "value":
+            assert abs(explanation["output"] - g["value"]) <= 1e-4 * max(1.0, abs(g["value"])), (name, explanation)
+        g["explanation"] = explanation
+    if x.shape[1] <= BRUTE_FORCE_COLUMNS:
+        explain.check_brute_force(e, x, x_background, predicted, [0, 1, len(golden) - 1], groups, golden, features)
+    return e.summary()
+
+
+def write_golden(target: Path, name: str, explainer: dict[str, Any], golden: list[dict[str, Any]]) -> None:
+    (target / "golden.json").write_text(
+        json.dumps(
+            {"model": name, "source": "onnxruntime " + ort.__version__, "explainer": explainer, "rows": golden},
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def write_background(target: Path, names: list[str], rows: list[list[Any]]) -> None:
+    """background.csv: numbers as the shortest decimal that reads back as the same float32 (f32)."""
+    (target / "background.csv").write_text(
+        explain.background_csv(names, rows, lambda v: str(f32(v))), encoding="utf-8"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -878,6 +961,34 @@ def train_frame(spec: FrameSpec) -> None:
         else:
             defaults.append(round_to_step(float(np.median(known)), c.step))
 
+    # Explanations against a background sample of training rows (missing values and all). The head sees the
+    # ColumnTransformer's columns: one per number, one per category of a text column (its one-hot encoding).
+    background = x_tr.iloc[explain.background_indices(len(x_tr))]
+    feature_names = [c.name for c in spec.columns]
+    groups, column_names = frame_groups(model, spec.columns)
+
+    def transform(frame: pd.DataFrame) -> np.ndarray:
+        return explain.head_inputs(onx, frame_feeds(spec.columns, frame))
+
+    def changed(c: Column) -> pd.DataFrame:
+        """The background with column c changed on every row (a missing value made known)."""
+        other = background.copy()
+        if c.text:
+            cats = facts[c.name][1]
+            filled = [stats[c.name] if is_missing(c, v) else v for v in other[c.name]]
+            other[c.name] = [cats[(cats.index(v) + 1) % len(cats)] for v in filled]
+        else:
+            other[c.name] = [float(stats[c.name]) + 1.0 if is_missing(c, v) else v + 1.0 for v in other[c.name]]
+        return other
+
+    explain.check_groups(transform, background, [changed(c) for c in spec.columns], groups, feature_names)
+    bg_out = run_frame(onx, spec.columns, background)
+    explainer = add_explanations(
+        spec.name, onx, model.named_steps["head"], transform, background,
+        bg_out[names[1]] if spec.task == "classification" else bg_out[names[0]].reshape(-1),
+        rows, golden, groups, feature_names, classes,
+    )
+
     target = MODELS_DIR / spec.name
     target.mkdir(parents=True, exist_ok=True)
     (target / "model.onnx").write_bytes(onx.SerializeToString())
@@ -885,16 +996,38 @@ def train_frame(spec: FrameSpec) -> None:
         frame_card_toml(spec, names, classes, facts, defaults, examples, metrics, estimator, len(x_tr), n_test),
         encoding="utf-8",
     )
-    (target / "golden.json").write_text(
-        json.dumps({"model": spec.name, "source": "onnxruntime " + ort.__version__, "rows": golden}, indent=1) + "\n",
-        encoding="utf-8",
-    )
+    write_golden(target, spec.name, explainer, golden)
+    write_background(target, feature_names, [[row[c.name] for c in spec.columns] for _, row in background.iterrows()])
     shown = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("target_")}
     ops = sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in onx.graph.node})
     print(f"{spec.name}: {len(golden)} golden rows ({len(golden) - n_test} blanked), outputs {names}, {shown}")
     print(f"  ops: {ops}")
     if on_threshold:
         print(f"  golden rows on a tree threshold (scikit-learn's double scaling goes the other way): {on_threshold}")
+    print(f"  explained: {explainer}; the head's columns: "
+          + "; ".join(f"{c.name} = {', '.join(column_names[j] for j in g)}" for c, g in zip(spec.columns, groups)))
+
+
+def frame_groups(model: Pipeline, columns: list[Column]) -> tuple[list[list[int]], list[str]]:
+    """The head's input columns of each card feature, read from the fitted ColumnTransformer (in the order of
+    its transformers; one column per number, one per category of a one-hot encoded column), and the columns'
+    names (get_feature_names_out, which the order is checked against)."""
+    prep = model.named_steps["prep"]
+    where: dict[str, list[int]] = {}
+    expected: list[str] = []
+    for name, trans, cols in prep.transformers_:
+        if isinstance(trans, str):
+            assert trans == "drop", f"{name}: {trans}"
+            continue
+        steps = [s for _, s in trans.steps] if isinstance(trans, Pipeline) else [trans]
+        encoder = next((s for s in steps if isinstance(s, OneHotEncoder)), None)
+        for i, col in enumerate(cols):
+            outs = [f"{name}__{col}_{v}" for v in encoder.categories_[i]] if encoder is not None else [f"{name}__{col}"]
+            where[col] = list(range(len(expected), len(expected) + len(outs)))
+            expected += outs
+    names = [str(v) for v in prep.get_feature_names_out()]
+    assert names == expected, (names, expected)
+    return [where[c.name] for c in columns], names
 
 
 def penguins_data() -> tuple[pd.DataFrame, pd.Series, pd.Series]:

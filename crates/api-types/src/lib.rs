@@ -6,6 +6,7 @@
 //! compiling them, and it holds no rules: the API checks cards and rows.
 
 mod card;
+mod explain;
 mod predict;
 mod problem;
 mod status;
@@ -13,6 +14,9 @@ mod status;
 pub use card::{
     Choice, Example, FeatureSpec, FeatureValue, ModelCard, ModelDetails, ModelList, OnnxIo, Policy,
     Provenance, RegressionOutput, Signature, Task, TensorSpec,
+};
+pub use explain::{
+    BatchExplainResponse, Contribution, Curve, CurvePoint, ExplainResponse, Explanation, WhatIfResponse,
 };
 pub use predict::{
     BatchPredictResponse, BatchRequest, ClassPrediction, Instance, PredictResponse, Prediction, Predictions,

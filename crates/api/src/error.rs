@@ -54,6 +54,15 @@ pub enum ApiError {
         /// The version it has.
         available: String,
     },
+    /// 409: the model exists but cannot be explained (no background rows,
+    /// or a graph no exact method covers).
+    #[error("model {model:?} cannot be explained")]
+    NotExplainable {
+        /// The model.
+        model: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// 415: the body is compressed in a way this server does not read.
     #[error("unsupported Content-Encoding")]
     UnsupportedEncoding(String),
@@ -109,6 +118,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotExplainable { .. } => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -153,6 +163,12 @@ impl ApiError {
                 "version-not-found",
                 "No such model version",
                 format!("model {name:?} has no version {version:?}; it serves version {available}"),
+                vec![],
+            ),
+            Self::NotExplainable { model, reason } => (
+                "not-explainable",
+                "The model cannot be explained",
+                format!("model {model:?} predicts but cannot explain its predictions: {reason}"),
                 vec![],
             ),
             Self::UnsupportedEncoding(encoding) => (

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod explain;
 pub mod extract;
 pub mod input;
 pub mod limits;

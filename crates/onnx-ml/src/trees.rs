@@ -210,6 +210,19 @@ impl TreeClassifier {
         self.transform
     }
 
+    /// Two classes and only one of them in the leaves (onnxruntime's binary
+    /// case): the leaves' sum plus the first base value is the positive
+    /// class's score.
+    pub fn binary_case(&self) -> bool {
+        self.binary_case
+    }
+
+    /// Whether every leaf weight is positive (in the binary case, the score
+    /// is then a probability of the positive class, not a margin).
+    pub fn weights_all_positive(&self) -> bool {
+        self.weights_all_positive
+    }
+
     /// One row's label index and class scores, as onnxruntime computes them.
     fn finish(&self, scores: &mut [f32], has: &mut [bool], out: &mut [f32]) -> usize {
         let base = &self.base_values;

@@ -88,6 +88,63 @@ impl Rows {
     }
 }
 
+impl Rows {
+    /// New rows mixing two sets of rows checked against the same schema:
+    /// row `i` takes column `c` from row `pairs[i].0` of `a` when
+    /// `from_a(i, c)`, else from row `pairs[i].1` of `b`. Every cell was
+    /// valid where it came from, so the mix is too (explanations replace
+    /// some features of a row by a background row's).
+    pub fn blend(
+        a: &Rows,
+        b: &Rows,
+        pairs: &[(usize, usize)],
+        from_a: impl Fn(usize, usize) -> bool,
+    ) -> Rows {
+        assert!(a.width == b.width && a.categorical == b.categorical, "rows of different schemas");
+        let (width, per_row) = (a.width, a.categorical.len());
+        let mut numbers = Vec::with_capacity(pairs.len() * width);
+        let mut categories = Vec::with_capacity(pairs.len() * per_row);
+        for (i, &(ra, rb)) in pairs.iter().enumerate() {
+            for col in 0..width {
+                let (rows, row) = if from_a(i, col) { (a, ra) } else { (b, rb) };
+                numbers.push(rows.numbers[row * width + col]);
+            }
+            for (slot, &col) in a.categorical.iter().enumerate() {
+                let (rows, row) = if from_a(i, col) { (a, ra) } else { (b, rb) };
+                categories.push(rows.categories[row * per_row + slot].clone());
+            }
+        }
+        Rows { rows: pairs.len(), width, numbers, categorical: a.categorical.clone(), categories }
+    }
+
+    /// These rows followed by `more` (rows of the same schema).
+    pub fn concat(&self, more: &Rows) -> Rows {
+        assert!(
+            self.width == more.width && self.categorical == more.categorical,
+            "rows of different schemas"
+        );
+        let mut out = self.clone();
+        out.rows += more.rows;
+        out.numbers.extend_from_slice(&more.numbers);
+        out.categories.extend_from_slice(&more.categories);
+        out
+    }
+
+    /// Sets numeric column `col` of `row` to `x`. Only for values the
+    /// feature's rules allow (a sweep over its card range).
+    pub(crate) fn put_number(&mut self, row: usize, col: usize, x: f32) {
+        self.numbers[row * self.width + col] = x;
+    }
+
+    /// Sets categorical column `col` of `row` to `category` (one of its
+    /// known categories, or missing where the feature allows it).
+    pub(crate) fn put_category(&mut self, row: usize, col: usize, category: Category) {
+        if let Some(slot) = self.categorical.iter().position(|&c| c == col) {
+            self.categories[row * self.categorical.len() + slot] = category;
+        }
+    }
+}
+
 /// Where adapters put cells; checks each one as it comes.
 #[derive(Debug)]
 pub struct RowsBuilder<'s> {

@@ -81,8 +81,61 @@ pub struct Graph {
     inputs: Vec<TensorSpec>,
     output: TensorSpec,
     class_labels: Option<ClassLabels>,
+    head: Option<Head>,
     task: Task,
     classes: usize,
+}
+
+/// The model's head: the one tree ensemble or linear model the answer comes
+/// from, and the graph before it (the preprocessing), runnable on its own,
+/// so explanations can work on the head's own input columns.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The head operator.
+    pub op: HeadOp,
+    /// The graph from the inputs to the head's input (`[N, columns]` floats).
+    prefix: Arc<TypedRunnableModel>,
+}
+
+/// A head operator whose structure explanations can read.
+#[derive(Debug, Clone)]
+pub enum HeadOp {
+    /// A tree ensemble classifier.
+    TreeClassifier(onnx_ml::TreeClassifier),
+    /// A tree ensemble regressor.
+    TreeRegressor(onnx_ml::TreeRegressor),
+    /// A linear classifier.
+    LinearClassifier(onnx_ml::LinearClassifier),
+    /// A linear regressor.
+    LinearRegressor(onnx_ml::LinearRegressor),
+}
+
+impl Head {
+    /// The graph's head, when it has exactly one (a stack of models has none).
+    fn find(typed: &TypedModel) -> Result<Option<Self>> {
+        let mut heads = typed.nodes().iter().filter_map(|node| {
+            let op = if let Some(op) = node.op_as::<onnx_ml::TreeClassifier>() {
+                HeadOp::TreeClassifier(op.clone())
+            } else if let Some(op) = node.op_as::<onnx_ml::TreeRegressor>() {
+                HeadOp::TreeRegressor(op.clone())
+            } else if let Some(op) = node.op_as::<onnx_ml::LinearClassifier>() {
+                HeadOp::LinearClassifier(op.clone())
+            } else if let Some(op) = node.op_as::<onnx_ml::LinearRegressor>() {
+                HeadOp::LinearRegressor(op.clone())
+            } else {
+                return None;
+            };
+            Some((op, node.inputs[0]))
+        });
+        let (Some((op, input)), None) = (heads.next(), heads.next()) else { return Ok(None) };
+        let prefix = typed
+            .clone()
+            .with_output_outlets(&[input])
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot plan the graph before its head")?;
+        Ok(Some(Self { op, prefix }))
+    }
 }
 
 impl Graph {
@@ -198,6 +251,7 @@ impl Graph {
                 .map(|(i, d)| if i == 0 { None } else { d.to_usize().ok() })
                 .collect(),
         };
+        let head = Head::find(&typed)?;
         let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
         // The graph's own labels serve protocol clients that expect them (an
         // integer class id from Triton's ONNX backend); they must name as many
@@ -210,6 +264,7 @@ impl Graph {
             inputs,
             output,
             class_labels,
+            head,
             task: card.task,
             classes,
         })
@@ -228,6 +283,29 @@ impl Graph {
     /// The class labels the graph's classifier carries, one per card class.
     pub fn class_labels(&self) -> Option<&ClassLabels> {
         self.class_labels.as_ref()
+    }
+
+    /// The head the answer comes from, when the graph has one tree ensemble or linear model.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// The head's input for `rows`: the preprocessed columns, row-major, and their count.
+    pub fn head_input(&self, rows: Rows) -> Result<(Vec<f32>, usize)> {
+        let head = self.head.as_ref().context("the graph has no single tree or linear head")?;
+        let n = rows.len();
+        let outputs = head
+            .prefix
+            .run(self.tensors(rows)?)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("Failed to run the preprocessing")?;
+        let out = outputs.first().context("the preprocessing returned nothing")?;
+        let out = out.cast_to::<f32>().map_err(|e| anyhow!("{e:#}"))?;
+        let values: Vec<f32> =
+            out.to_plain_array_view::<f32>().map_err(|e| anyhow!("{e:#}"))?.iter().copied().collect();
+        let width = values.len().checked_div(n).unwrap_or(0);
+        ensure!(width * n == values.len(), "the preprocessing gave {} values for {n} rows", values.len());
+        Ok((values, width))
     }
 
     /// The graph's one matrix input, when rows feed it as a matrix.

@@ -1,4 +1,5 @@
-//! The set of served models, loaded from `models/<name>/{card.toml,model.onnx}`.
+//! The set of served models, loaded from `models/<name>/{card.toml,model.onnx}`
+//! (and `background.csv`, the rows explanations are measured against).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,10 +11,14 @@ use api_types::{ModelCard, ModelDetails, Signature};
 
 use super::card;
 use super::graph::Graph;
+use crate::explain::Explainer;
 use crate::input::{Cell, FeatureSchema, RowsBuilder, Wording};
 
 const CARD_FILE: &str = "card.toml";
 const MODEL_FILE: &str = "model.onnx";
+const BACKGROUND_FILE: &str = "background.csv";
+/// More background rows make explanations slower, not more exact.
+const MAX_BACKGROUND_ROWS: usize = 1000;
 
 /// A model ready to serve: its card, its input rules and its graph.
 #[derive(Debug)]
@@ -21,6 +26,8 @@ pub struct LoadedModel {
     card: ModelCard,
     schema: FeatureSchema,
     graph: Graph,
+    /// The explainer, or why the model cannot be explained.
+    explainer: Result<Explainer, String>,
 }
 
 impl LoadedModel {
@@ -43,7 +50,8 @@ impl LoadedModel {
         ensure!(model_path.is_file(), "{} is missing", model_path.display());
         let graph = Graph::load(&model_path, &card, &schema)
             .with_context(|| format!("{} does not match {}", model_path.display(), card_path.display()))?;
-        let model = Self { card, schema, graph };
+        let explainer = explainer(dir, &card, &schema, &graph)?;
+        let model = Self { card, schema, graph, explainer };
         model.warm_up().with_context(|| {
             format!("{}: a trial run on the card's defaults failed", model_path.display())
         })?;
@@ -94,11 +102,55 @@ impl LoadedModel {
         &self.graph
     }
 
+    /// The explainer, or why this model cannot be explained.
+    pub fn explainer(&self) -> Result<&Explainer, &str> {
+        self.explainer.as_ref().map_err(String::as_str)
+    }
+
     /// The card plus the graph's signature, as `GET /models/{name}` serves it.
     pub fn details(&self) -> ModelDetails {
         let signature =
             Signature { inputs: self.graph.inputs().to_vec(), output: self.graph.output().clone() };
         ModelDetails { card: self.card.clone(), signature }
+    }
+}
+
+/// Reads `background.csv` (a broken one fails the boot: it ships with the
+/// model) and builds the explainer; a model without one, or one no method
+/// can explain, gets the reason instead.
+fn explainer(
+    dir: &Path,
+    card: &ModelCard,
+    schema: &FeatureSchema,
+    graph: &Graph,
+) -> Result<Result<Explainer, String>> {
+    let path = dir.join(BACKGROUND_FILE);
+    if !path.is_file() {
+        return Ok(Err(format!("it ships no {BACKGROUND_FILE} of training rows to measure against")));
+    }
+    let file = fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let table = crate::input::csv::read(schema, std::io::BufReader::new(file), MAX_BACKGROUND_ROWS, |e| {
+        crate::input::BodyError::Malformed(e.to_string())
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), describe(e)))?;
+    let classes = card.classes.len();
+    let explainer = Explainer::build(graph, schema, classes, table.into_parts().2);
+    if let Err(why) = &explainer {
+        tracing::warn!(model = %card.name, reason = %why, "the model cannot be explained");
+    }
+    Ok(explainer)
+}
+
+fn describe(e: crate::input::BodyError) -> String {
+    match e {
+        crate::input::BodyError::Malformed(m) => m,
+        crate::input::BodyError::TooLarge => "too large".to_owned(),
+        crate::input::BodyError::Invalid(problems) => problems
+            .into_errors()
+            .iter()
+            .map(|e| format!("{:?}: {}", e.loc, e.msg))
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 

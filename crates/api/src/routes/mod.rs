@@ -4,6 +4,7 @@
 
 mod answers;
 mod docs;
+mod explain;
 mod health;
 mod metrics;
 mod models;
@@ -48,6 +49,7 @@ pub fn api_router(
         .merge(health::router())
         .merge(models::router())
         .merge(predict::router(&state))
+        .merge(explain::router(&state))
         .merge(metrics::router())
         .merge(v2::router(&state))
         .split_for_parts();

@@ -306,6 +306,18 @@ impl TestApp {
     }
 
     /// `POST /models/{name}/predict`.
+    pub(crate) async fn post_explain(&self, name: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/models/{name}/explain"), body).await
+    }
+
+    pub(crate) async fn post_explain_batch(&self, name: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/models/{name}/explain/batch"), body).await
+    }
+
+    pub(crate) async fn post_what_if(&self, name: &str, query: &str, body: &Value) -> Reply {
+        self.post_json(&format!("/models/{name}/what-if{query}"), body).await
+    }
+
     pub(crate) async fn post_model_predict(&self, name: &str, body: &Value) -> Reply {
         self.post_json(&format!("/models/{name}/predict"), body).await
     }

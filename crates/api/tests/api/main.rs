@@ -2,6 +2,7 @@
 
 mod auth;
 mod columns;
+mod explain;
 mod golden;
 mod health;
 mod helpers;
