@@ -120,6 +120,16 @@ def triton_journey(client: httpclient.InferenceServerClient, card: dict) -> None
     outputs = [o["name"] for o in only.get_response()["outputs"]]
     check(f"{name}: one requested output comes back alone", outputs == [first], str(outputs))
 
+    explained = client.infer(name, inputs_for(card, rows[:5], binary=True),
+                             outputs=[httpclient.InferRequestedOutput("explanation")]).as_numpy("explanation")
+    reference = post_json(f"/models/{name}/explain/batch", {"instances": rows[:5]})["explanations"]
+    want = np.array([[c["contribution"] for c in e["contributions"]] + [e["base_value"]] for e in reference],
+                    dtype=np.float32)
+    check(f"{name}: the explanation output is [rows, features + 1]", explained.shape == (5, len(card["features"]) + 1),
+          str(explained.shape))
+    check(f"{name}: the explanation output equals /explain/batch", np.allclose(explained, want, rtol=1e-6, atol=1e-6),
+          f"{explained} vs {want}")
+
     json_api = post_json(f"/models/{name}/predict/batch", {"instances": rows})["predictions"]
     if card["task"] == "classification":
         probs = np.array([[p["probabilities"][c] for c in card["classes"]] for p in json_api], dtype=np.float32)

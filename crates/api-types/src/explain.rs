@@ -10,7 +10,6 @@ use crate::{FeatureValue, PredictResponse, Predictions};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExplainResponse<'a> {
     /// The prediction, as `/predict` answers it.
-    #[serde(borrow)]
     pub prediction: PredictResponse<'a>,
     /// Why.
     pub explanation: Explanation,

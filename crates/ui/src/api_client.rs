@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use api_types::{BatchPredictResponse, Instance, ModelDetails, ModelList, PredictResponse, Problem};
+use api_types::{
+    BatchPredictResponse, ExplainResponse, Instance, ModelDetails, ModelList, PredictResponse, Problem,
+    WhatIfResponse,
+};
 use axum::body::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -38,6 +41,9 @@ pub enum ApiClientError {
     /// 400 or 413: the API could not read the input at all (a malformed or too large file).
     #[error("the prediction service could not read the input")]
     Unreadable(Problem),
+    /// 409: the model predicts but cannot explain (no background rows); the reason.
+    #[error("the prediction service cannot explain this model")]
+    NotExplainable(Problem),
     /// Anything else: a contract mismatch, logged as a bug.
     #[error("unexpected answer from the prediction service: {0}")]
     Unexpected(String),
@@ -129,6 +135,29 @@ impl ApiClient {
         self.send(self.http.post(self.url(&["models", name, "predict"])).json(row), request_id).await
     }
 
+    /// `POST /models/{name}/explain`: the prediction and its SHAP values.
+    pub async fn explain(
+        &self,
+        name: &str,
+        row: &Instance,
+        request_id: &str,
+    ) -> Result<ExplainResponse<'static>, ApiClientError> {
+        self.send(self.http.post(self.url(&["models", name, "explain"])).json(row), request_id).await
+    }
+
+    /// `POST /models/{name}/what-if?features=…`: the explained output as each of `features` sweeps its range.
+    pub async fn what_if(
+        &self,
+        name: &str,
+        row: &Instance,
+        features: &[&str],
+        request_id: &str,
+    ) -> Result<WhatIfResponse, ApiClientError> {
+        let mut url = self.url(&["models", name, "what-if"]);
+        url.query_pairs_mut().append_pair("features", &features.join(","));
+        self.send(self.http.post(url).json(row), request_id).await
+    }
+
     /// `POST /models/{name}/predict/batch` with a CSV file, answered in JSON.
     pub async fn predict_file(
         &self,
@@ -201,6 +230,7 @@ impl ApiClient {
             StatusCode::NOT_FOUND => Err(ApiClientError::NotFound),
             StatusCode::UNAUTHORIZED => Err(ApiClientError::Unauthorized),
             StatusCode::UNPROCESSABLE_ENTITY => Err(ApiClientError::Invalid(problem(response).await?)),
+            StatusCode::CONFLICT => Err(ApiClientError::NotExplainable(problem(response).await?)),
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiClientError::Unreadable(problem(response).await?))
             }

@@ -182,7 +182,7 @@ async fn what_if(
 type Sweep = Vec<(Swept, f64)>;
 
 /// The model's explainer, or the 409 saying why it has none.
-fn explainer_of(model: &LoadedModel) -> Result<&Explainer, ApiError> {
+pub(super) fn explainer_of(model: &LoadedModel) -> Result<&Explainer, ApiError> {
     model.explainer().map_err(|reason| ApiError::NotExplainable {
         model: model.card().name.clone(),
         reason: reason.to_owned(),
@@ -231,7 +231,10 @@ fn predicted(output: &ModelOutput) -> Vec<Option<usize>> {
 }
 
 /// Predicts and explains `rows` off the async workers (milliseconds of work).
-async fn run(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelOutput, Vec<Explanation>), ApiError> {
+pub(super) async fn run(
+    model: Arc<LoadedModel>,
+    rows: Rows,
+) -> Result<(ModelOutput, Vec<Explanation>), ApiError> {
     let task = move || -> anyhow::Result<(ModelOutput, Vec<Explanation>)> {
         let explainer = model.explainer().map_err(|e| anyhow::anyhow!("{e}"))?;
         let output = model.graph().run(rows.clone())?;

@@ -210,3 +210,34 @@ async fn metadata_health_and_readiness_answer_as_the_clients_read_them() {
         json!({"name": "output_probability", "datatype": "FP32", "shape": [-1, 2]})
     );
 }
+
+#[tokio::test]
+async fn the_explanation_is_an_output_to_ask_for_by_name_with_the_base_value_last() {
+    let app = spawn_app().await;
+    let mut body: Value = serde_json::from_slice(&iris_json(2)).expect("json");
+    body["outputs"] = json!([{"name": "label"}, {"name": "explanation"}]);
+
+    let reply = app.post_v2_infer("iris", body.to_string().into_bytes(), &[]).await;
+    let explained = app.post_explain("iris", &iris_row()).await;
+    let meta = app.get_v2("/models/iris").await;
+
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let output = &reply.body["outputs"][1];
+    assert_eq!(output["name"], "explanation");
+    assert_eq!(output["shape"], json!([2, 5]));
+    let data: Vec<f64> =
+        output["data"].as_array().expect("data").iter().map(|v| v.as_f64().expect("f")).collect();
+    let want = &explained.body["explanation"];
+    let contributions: Vec<f64> = want["contributions"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .map(|c| c["contribution"].as_f64().expect("f"))
+        .collect();
+    for (got, want) in data[..4].iter().zip(&contributions) {
+        assert!((got - want).abs() < 1e-5, "{data:?} vs {contributions:?}");
+    }
+    assert!((data[4] - want["base_value"].as_f64().expect("base")).abs() < 1e-5);
+    let listed = meta.body["outputs"].as_array().expect("outputs").iter().any(|o| o["name"] == "explanation");
+    assert!(listed, "the metadata lists it: {}", meta.body);
+}

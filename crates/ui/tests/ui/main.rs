@@ -2,6 +2,7 @@
 //! (happy paths) or a stand-in API that is down, slow or failing.
 
 mod errors;
+mod explanations;
 mod failures;
 mod files;
 mod helpers;

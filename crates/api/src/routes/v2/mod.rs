@@ -226,13 +226,26 @@ async fn answer(
     let rows = input_v2::rows(model.schema(), model.graph().matrix_input(), &tensors, state.max_batch)?;
     let count = rows.len();
     tracing::Span::current().record("rows", count);
-    let (output, took) = run_model(model.clone(), rows).await?;
-    state.metrics.record_prediction(&model.card().name, count, took);
+    let explaining = wanted.iter().any(|(o, _)| *o == Output::Explanation);
+    let (output, explained) = if explaining {
+        super::explain::explainer_of(&model)?;
+        let (output, explanations) = super::explain::run(model.clone(), rows).await?;
+        // Row-major [N, features + 1]: the contributions, then the base value.
+        let flat: Vec<f32> = explanations
+            .iter()
+            .flat_map(|e| e.contributions.iter().chain([&e.base_value]).map(|&v| v as f32))
+            .collect();
+        (output, Some(flat))
+    } else {
+        let (output, took) = run_model(model.clone(), rows).await?;
+        state.metrics.record_prediction(&model.card().name, count, took);
+        (output, None)
+    };
 
     let mut binary: Option<Vec<u8>> = None;
     let mut outputs = Vec::with_capacity(wanted.len());
     for (which, in_binary) in &wanted {
-        let (datatype, shape, data) = which.tensor(&model, &output)?;
+        let (datatype, shape, data) = which.tensor(&model, &output, explained.as_deref())?;
         if *in_binary {
             let blob = binary.get_or_insert_with(Vec::new);
             let start = blob.len();
@@ -318,7 +331,13 @@ enum Output {
     Label,
     Probabilities,
     Value,
+    /// SHAP values, `[N, features + 1]`, the last column the base value:
+    /// only when asked for by name.
+    Explanation,
 }
+
+/// The name of the explanation output.
+const EXPLANATION: &str = "explanation";
 
 impl Output {
     fn all(model: &LoadedModel) -> &'static [Output] {
@@ -334,6 +353,7 @@ impl Output {
             Self::Label => onnx.label_output.as_deref().unwrap_or("label"),
             Self::Probabilities => onnx.probabilities_output.as_deref().unwrap_or("probabilities"),
             Self::Value => onnx.value_output.as_deref().unwrap_or("value"),
+            Self::Explanation => EXPLANATION,
         }
     }
 
@@ -343,6 +363,7 @@ impl Output {
             Self::Label => (label_datatype(model), vec![-1]),
             Self::Probabilities => ("FP32", vec![-1, model.card().classes.len() as i64]),
             Self::Value => ("FP32", value_shape(model).iter().map(|d| d.map_or(-1, |d| d as i64)).collect()),
+            Self::Explanation => ("FP32", vec![-1, model.schema().width() as i64 + 1]),
         };
         TensorMetadata { name: self.name(model).to_owned(), datatype, shape }
     }
@@ -352,7 +373,13 @@ impl Output {
         &self,
         model: &'o LoadedModel,
         output: &'o ModelOutput,
+        explained: Option<&'o [f32]>,
     ) -> Result<(&'static str, Vec<usize>, OutputData<'o>), ApiError> {
+        if *self == Self::Explanation {
+            let data = explained.context("the explanation was not computed")?;
+            let width = model.schema().width() + 1;
+            return Ok(("FP32", vec![data.len() / width, width], OutputData::Floats(data)));
+        }
         Ok(match (self, output) {
             (Self::Probabilities, ModelOutput::Probabilities { data, classes }) => {
                 ("FP32", vec![data.len() / classes, *classes], OutputData::Floats(data))
@@ -430,6 +457,9 @@ fn wanted_outputs(model: &LoadedModel, request: &InferRequest) -> Result<Vec<(Ou
         .iter()
         .map(|wanted| {
             let binary = wanted.parameters.as_ref().and_then(|p| p.binary_data).unwrap_or(all_binary);
+            if wanted.name == EXPLANATION {
+                return Ok((Output::Explanation, binary));
+            }
             available.iter().find(|o| o.name(model) == wanted.name).map(|o| (*o, binary)).ok_or_else(|| {
                 let names: Vec<Cow<'_, str>> =
                     available.iter().map(|o| Cow::Borrowed(o.name(model))).collect();
@@ -460,7 +490,10 @@ fn metadata(model: &LoadedModel) -> ModelMetadata {
             shape: input.shape.iter().map(|d| d.map_or(-1, |d| d as i64)).collect(),
         })
         .collect();
-    let outputs = Output::all(model).iter().map(|o| o.metadata(model)).collect();
+    let mut outputs: Vec<TensorMetadata> = Output::all(model).iter().map(|o| o.metadata(model)).collect();
+    if model.explainer().is_ok() {
+        outputs.push(Output::Explanation.metadata(model));
+    }
     ModelMetadata {
         name: model.card().name.clone(),
         versions: vec![model.card().version.clone()],

@@ -5,6 +5,7 @@
 
 mod file;
 mod view;
+mod why;
 
 use std::collections::HashMap;
 
@@ -49,8 +50,26 @@ async fn show_form(
         // Values that are not numbers are flagged here; the rest still go to
         // the API, so its range and choice problems show at the same time.
         let (row, local) = read_row(&card, &params);
-        match state.api.predict(&card.name, &row, &request_id).await {
-            Ok(answer) if local.is_empty() => page.show_answer(&card, answer, share_url(&card, &params)),
+        // One call answers the prediction and why; a model that cannot be
+        // explained still predicts.
+        let answer = match state.api.explain(&card.name, &row, &request_id).await {
+            Ok(explained) => Ok((explained.prediction, Some(explained.explanation))),
+            Err(ApiClientError::NotExplainable(_)) => {
+                state.api.predict(&card.name, &row, &request_id).await.map(|p| (p, None))
+            }
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok((answer, why)) if local.is_empty() => {
+                page.show_answer(&card, answer, share_url(&card, &params, None));
+                if let Some(why) = why {
+                    let what_if = what_if(&state, &card, &row, &why, &request_id).await;
+                    let href = |feature: &str, value: &str| {
+                        share_url(&card, &params, Some((feature, value))) + "#why"
+                    };
+                    page.show_why(&card, &why, what_if.as_ref(), href);
+                }
+            }
             Ok(_) => page.show_problems(&card, &local, None),
             Err(ApiClientError::Invalid(problem)) => page.show_problems(&card, &local, Some(&problem)),
             Err(ApiClientError::Unavailable(_)) if !local.is_empty() => {
@@ -63,6 +82,7 @@ async fn show_form(
             Err(
                 other @ (ApiClientError::Unexpected(_)
                 | ApiClientError::Unauthorized
+                | ApiClientError::NotExplainable(_)
                 | ApiClientError::Unreadable(_)),
             ) => {
                 return Err(UiError::Internal(
@@ -164,12 +184,41 @@ fn parse_number(raw: &str) -> Result<f64, &'static str> {
     }
 }
 
-/// The page's own URL for this input, in the card's feature order.
-fn share_url(card: &ModelCard, params: &Params) -> String {
+/// The what-if curves of the features that moved the prediction most; the
+/// page still shows the explanation without them if the call fails.
+async fn what_if(
+    state: &AppState,
+    card: &ModelCard,
+    row: &Instance,
+    why: &api_types::Explanation,
+    request_id: &str,
+) -> Option<api_types::WhatIfResponse> {
+    let mut top: Vec<&api_types::Contribution> = why.contributions.iter().collect();
+    top.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+    let features: Vec<&str> = top.iter().take(why::CHARTED_FEATURES).map(|c| c.feature.as_str()).collect();
+    match state.api.what_if(&card.name, row, &features, request_id).await {
+        Ok(answer) => Some(answer),
+        Err(e) => {
+            tracing::warn!(error = %e, model = %card.name, "the what-if curves are not shown");
+            None
+        }
+    }
+}
+
+/// The page's own URL for this input, in the card's feature order; with
+/// `change`, the URL of the same input with one feature's value replaced.
+fn share_url(card: &ModelCard, params: &Params, change: Option<(&str, &str)>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for f in &card.features {
-        if let Some(v) = params.values.get(&f.name) {
-            query.append_pair(&f.name, v.trim());
+        match change {
+            Some((feature, value)) if feature == f.name => {
+                query.append_pair(&f.name, value);
+            }
+            _ => {
+                if let Some(v) = params.values.get(&f.name) {
+                    query.append_pair(&f.name, v.trim());
+                }
+            }
         }
     }
     format!("/models/{}?{}", card.name, query.finish())

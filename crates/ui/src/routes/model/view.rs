@@ -4,9 +4,13 @@
 
 use std::collections::HashMap;
 
-use api_types::{FeatureSpec, FieldError, LocPart, ModelCard, Policy, PredictResponse, Prediction, Problem};
+use api_types::{
+    Explanation, FeatureSpec, FieldError, LocPart, ModelCard, Policy, PredictResponse, Prediction, Problem,
+    WhatIfResponse,
+};
 use askama::Template;
 
+use super::why::{Chart, WhyView, charts, why_view};
 use crate::assets::STYLESHEET_PATH;
 use crate::routes::home::{headline_metric, task_name};
 
@@ -33,6 +37,9 @@ pub(super) struct ModelPage {
     class_result: Option<ClassResult>,
     value_result: Option<ValueResult>,
     share_url: Option<String>,
+    why: Option<WhyView>,
+    charts: Vec<Chart>,
+    what_if_space: String,
 }
 
 /// One form control.
@@ -156,6 +163,9 @@ impl ModelPage {
             class_result: None,
             value_result: None,
             share_url: None,
+            why: None,
+            charts: Vec::new(),
+            what_if_space: String::new(),
         }
     }
 
@@ -215,6 +225,26 @@ impl ModelPage {
         for field in &mut self.fields {
             field.autofocus = first.as_deref() == Some(field_id(&field.name).as_str());
         }
+    }
+
+    /// Shows why the model answered as it did and, when given, what-if
+    /// charts whose points link to `href(feature, value)`.
+    pub(super) fn show_why(
+        &mut self,
+        card: &ModelCard,
+        why: &Explanation,
+        what_if: Option<&WhatIfResponse>,
+        href: impl Fn(&str, &str) -> String,
+    ) {
+        let value_of = |name: &str| {
+            self.fields.iter().find(|f| f.name == name).map(|f| f.value.clone()).unwrap_or_default()
+        };
+        let view = why_view(card, why, value_of);
+        if let Some(what_if) = what_if {
+            self.charts = charts(card, what_if, href);
+            self.what_if_space = view.space.clone();
+        }
+        self.why = Some(view);
     }
 
     /// Shows the API's answer, with the link that reproduces it.
