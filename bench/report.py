@@ -114,3 +114,56 @@ if ort_path.exists():
                 s = rps_at(model, 1, "stock tract")
             print(f"| {model} | {batch} | {fmt(a)} | {fmt(s)} | {fmt(ort_rps)} | "
                   f"{f'{a / s:.0f}×' if a and s else '–'} | {f'{a / ort_rps:.2f}×' if a else '–'} |")
+
+formats_path = results / "formats.json"
+if formats_path.exists():
+    f = json.loads(formats_path.read_text())
+
+    def total(key: str, field: str) -> float | None:
+        runs = f.get(key) or []
+        return sum(r[field] for r in runs) if runs else None
+
+    def rate(key: str) -> float | None:
+        runs = f.get(key) or []
+        return sum(r["requests"] for r in runs) / (sum(r["duration_us"] for r in runs) / 1e6) if runs else None
+
+    def per_cpu(key: str) -> float | None:
+        cpu = total(key, "cpu_s")
+        return total(key, "requests") / cpu if cpu else None
+
+    def p99(key: str) -> float | None:
+        runs = f.get(key) or []
+        return max(r["p99_us"] for r in runs) / 1000 if runs else None
+
+    print("### Wire formats, interleaved in one run (iris; wrk, 2 repeats)\n")
+    print("| scenario | rows/request | req/s | rows/s | req per CPU-second | p99 (ms) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for key, label, n in [
+        ("predict_json_1", "JSON `/predict`", 1),
+        ("v2_json_1", "V2 JSON infer", 1),
+        ("kserve_v2_json_1", "KServe Python server, V2 JSON infer", 1),
+        ("batch_json_1000", "JSON `/predict/batch`", 1000),
+        ("v2_binary_1000", "V2 binary infer", 1000),
+        ("batch_json_10000", "JSON `/predict/batch`", 10000),
+        ("batch_csv_10000", "CSV `/predict/batch` (CSV answer)", 10000),
+    ]:
+        r = rate(key)
+        if r is None:
+            continue
+        print(f"| {label} | {n:,} | {fmt(r)} | {fmt(r * n)} | {fmt(per_cpu(key))} | {fmt(p99(key), 1)} |")
+    ratio = lambda a, b: f"{a / b:.2f}" if a and b else "–"
+    print()
+    print(f"- V2 JSON single row ÷ `/predict`, requests per CPU-second: "
+          f"{ratio(per_cpu('v2_json_1'), per_cpu('predict_json_1'))}")
+    print(f"- V2 binary 1,000 rows ÷ JSON batch 1,000 rows, rows/s: "
+          f"{ratio(rate('v2_binary_1000'), rate('batch_json_1000'))}")
+    print(f"- ours ÷ the KServe Python server, V2 JSON requests per CPU-second: "
+          f"{ratio(per_cpu('v2_json_1'), per_cpu('kserve_v2_json_1'))}; RSS {fmt(f.get('api_rss_mib'), 1)} MiB "
+          f"against {fmt(f.get('kserve_rss_mib'), 1)} MiB")
+    print(f"- CSV ÷ JSON, 10,000-row batches, rows/s: {ratio(rate('batch_csv_10000'), rate('batch_json_10000'))}")
+    print(f"- a 10,000-row CSV through the UI's *Download CSV* (median of 5): "
+          f"{fmt(f.get('ui_download_10000_s', 0) * 1000, 1)} ms")
+    print(f"- a 100,000-row CSV ({fmt(f.get('csv_100000_file_mib'), 1)} MiB) with `MAX_BATCH=100000`: "
+          f"{fmt(f.get('csv_100000_s', 0) * 1000)} ms; the API's peak RSS {fmt(f.get('rss_peak_100000_mib'), 1)} MiB "
+          f"(idle {fmt(f.get('rss_idle_mib'), 1)} MiB)")
+    print()

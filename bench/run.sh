@@ -48,6 +48,16 @@ cargo bench --locked -p api --bench hot_path -- --warm-up-time 1 --measurement-t
 echo "== UI under load"
 python3 bench/ui_load.py "$root/target/release" "$root/models" "$duration" > "$results/ui.json"
 
+echo "== wire formats: JSON, V2 JSON and binary, CSV; and the KServe Python server"
+pinned_kserve="$out/kserve-venv"
+if [ ! -x "$pinned_kserve/bin/python" ] || ! cmp -s bench/kserve.txt "$pinned_kserve/requirements.txt"; then
+  rm -rf "$pinned_kserve"
+  python3 -m venv "$pinned_kserve"
+  "$pinned_kserve/bin/pip" install --quiet --disable-pip-version-check -r bench/kserve.txt
+  cp bench/kserve.txt "$pinned_kserve/requirements.txt"
+fi
+python3 bench/formats.py "$root/target/release" "$root/models" "$duration" "$pinned_kserve/bin/python" > "$results/formats.json"
+
 echo "== tree ensembles: ours, stock tract, onnxruntime"
 bash bench/trees.sh "$results"
 

@@ -41,6 +41,17 @@ def examples() -> list[tuple[str, list[str]]]:
     return found
 
 
+def same(got, want) -> bool:
+    """Equal JSON, floats within 1e-9 relative (their last digits may differ between CPUs)."""
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return abs(got - want) <= 1e-9 * max(abs(want), 1e-300)
+    if isinstance(want, dict):
+        return isinstance(got, dict) and got.keys() == want.keys() and all(same(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+    return got == want
+
+
 def main() -> int:
     failures = 0
     ran = 0
@@ -68,7 +79,7 @@ def main() -> int:
         if isinstance(got, dict):
             got.pop("request_id", None)
             want.pop("request_id", None)
-        if got != want:
+        if not same(got, want):
             print(f"FAIL {command}\n  README: {want}\n  got:    {got}")
             failures += 1
     print(f"{ran} README examples run, {failures} failed")

@@ -47,6 +47,11 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // Streamed answers (CSV) go out in several writes; with Nagle
+                // on, each waits for the client's delayed ACK (~40 ms).
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                }
                 let service = TowerToHyperService::new(
                     router.clone().map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
                 );

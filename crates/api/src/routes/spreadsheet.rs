@@ -5,6 +5,8 @@
 //! chunk, every cell safe to open in a spreadsheet; or as the JSON batch
 //! answer when the client accepts only JSON.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -169,33 +171,57 @@ fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Res
         let send = |bytes: Vec<u8>| chunks.blocking_send(Ok(Bytes::from(bytes))).is_ok();
         let (header, records, _rows) = table.into_parts();
         let classes = &model.card().classes;
-        let mut head: Vec<String> = header.iter().map(safe_cell).collect();
+        let mut head = writer();
+        for cell in &header {
+            let _ = head.write_field(safe_cell(cell).as_bytes());
+        }
         match &output {
             ModelOutput::Probabilities { .. } => {
-                head.push("label".to_owned());
-                head.extend(classes.iter().map(|c| safe_cell(&format!("p_{c}"))));
+                let _ = head.write_field("label");
+                for c in classes {
+                    let _ = head.write_field(safe_cell(&format!("p_{c}")).as_bytes());
+                }
             }
-            ModelOutput::Values(_) => head.push("value".to_owned()),
+            ModelOutput::Values(_) => {
+                let _ = head.write_field("value");
+            }
         }
-        if !send(write_rows(std::iter::once(head))) {
+        let _ = head.write_record(None::<&[u8]>);
+        if !send(head.into_inner().unwrap_or_default()) {
             return;
         }
-        let predictions = answers::predictions(&model, &output);
-        let mut answers = predictions.iter();
+        // Written field by field into one buffer per chunk: a file of
+        // 10,000 rows would otherwise allocate a string per cell.
+        let mut number = String::new();
+        let mut row = 0usize;
         for batch in records.chunks(CHUNK_ROWS / 4) {
-            let lines = batch.iter().map(|record| {
-                let mut line: Vec<String> = record.iter().map(safe_cell).collect();
-                match answers.next() {
-                    Some(api_types::Prediction::Classification(c)) => {
-                        line.push(safe_cell(&c.label));
-                        line.extend(c.probabilities.values().iter().map(ToString::to_string));
-                    }
-                    Some(api_types::Prediction::Regression(r)) => line.push(r.value.to_string()),
-                    None => {}
+            let mut out = writer();
+            for record in batch {
+                for cell in record {
+                    let _ = out.write_field(safe_cell(cell).as_bytes());
                 }
-                line
-            });
-            if !send(write_rows(lines)) {
+                match &output {
+                    ModelOutput::Probabilities { data, classes: k } => {
+                        let p = &data[row * k..(row + 1) * k];
+                        let best =
+                            p.iter().enumerate().fold(0, |best, (i, v)| if *v > p[best] { i } else { best });
+                        let _ = out.write_field(safe_cell(&classes[best]).as_bytes());
+                        for v in p {
+                            number.clear();
+                            let _ = write!(number, "{v}");
+                            let _ = out.write_field(number.as_bytes());
+                        }
+                    }
+                    ModelOutput::Values(values) => {
+                        number.clear();
+                        let _ = write!(number, "{}", values[row]);
+                        let _ = out.write_field(number.as_bytes());
+                    }
+                }
+                let _ = out.write_record(None::<&[u8]>);
+                row += 1;
+            }
+            if !send(out.into_inner().unwrap_or_default()) {
                 return;
             }
         }
@@ -213,23 +239,24 @@ fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Res
     response
 }
 
-/// Lines of cells as CSV text (RFC 4180 quoting, LF line ends).
-fn write_rows(lines: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut writer =
-        ::csv::WriterBuilder::new().terminator(::csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    for line in lines {
-        // Writing into memory cannot fail.
-        let _ = writer.write_record(&line);
-    }
-    writer.into_inner().unwrap_or_default()
+/// A CSV writer into memory (RFC 4180 quoting, LF line ends); writing into
+/// memory cannot fail.
+fn writer() -> ::csv::Writer<Vec<u8>> {
+    ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(64 * 1024))
 }
 
 /// A cell safe to open in a spreadsheet: text a spreadsheet would run as a
 /// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return,
 /// and is not a plain number) gets a leading apostrophe, so it shows as text.
-pub(crate) fn safe_cell(cell: &str) -> String {
+pub(crate) fn safe_cell(cell: &str) -> Cow<'_, str> {
     let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && cell.trim().parse::<f64>().is_err() { format!("'{cell}") } else { cell.to_owned() }
+    if risky && cell.trim().parse::<f64>().is_err() {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 #[cfg(test)]
