@@ -8,18 +8,8 @@ use std::time::Duration;
 
 use api::explain::what_if;
 use api::input::json_v1;
-use api::model::{ModelOutput, Registry};
+use api::model::Registry;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn predicted(output: &ModelOutput) -> Option<usize> {
-    match output {
-        ModelOutput::Probabilities { data, classes } => {
-            let row = &data[..*classes];
-            Some(row.iter().enumerate().fold(0, |best, (i, p)| if *p > row[best] { i } else { best }))
-        }
-        ModelOutput::Values(_) => None,
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
@@ -38,7 +28,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name} ({})", explainer.method().name()), |b| {
             b.iter(|| {
                 let output = model.graph().run(rows.clone()).expect("runs");
-                let class = predicted(&output);
+                let class = output.predicted_classes()[0];
                 explainer
                     .explain(model.graph(), model.schema(), black_box(&rows), &[class])
                     .expect("explains")
@@ -48,7 +38,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name} what-if, every feature"), |b| {
             b.iter(|| {
                 let output = model.graph().run(rows.clone()).expect("runs");
-                let class = predicted(&output);
+                let class = output.predicted_classes()[0];
                 what_if(
                     explainer,
                     model.graph(),

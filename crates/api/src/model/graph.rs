@@ -30,7 +30,23 @@ pub enum ModelOutput {
     Values(Vec<f32>),
 }
 
+/// The position of the most probable class (the first, on a tie), as
+/// every answer names it.
+pub fn best_class(probabilities: &[f32]) -> usize {
+    probabilities.iter().enumerate().fold(0, |best, (i, p)| if *p > probabilities[best] { i } else { best })
+}
+
 impl ModelOutput {
+    /// Each row's most probable class, or `None` for a regressor's rows.
+    pub fn predicted_classes(&self) -> Vec<Option<usize>> {
+        match self {
+            Self::Probabilities { data, classes } => {
+                data.chunks_exact(*classes).map(|p| Some(best_class(p))).collect()
+            }
+            Self::Values(values) => vec![None; values.len()],
+        }
+    }
+
     /// Appends `more` rows of the same kind (a later chunk of one batch).
     pub fn append(&mut self, more: ModelOutput) -> Result<()> {
         match (self, more) {

@@ -6,5 +6,5 @@ pub mod card;
 mod graph;
 mod registry;
 
-pub use graph::{Graph, Head, HeadOp, ModelOutput};
+pub use graph::{Graph, Head, HeadOp, ModelOutput, best_class};
 pub use registry::{LoadedModel, Registry};

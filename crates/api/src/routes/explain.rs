@@ -134,7 +134,7 @@ async fn what_if(
         move || -> anyhow::Result<(f64, Option<usize>, Vec<Sweep>)> {
             let explainer = model.explainer().map_err(|e| anyhow::anyhow!("{e}"))?;
             let output = model.graph().run(rows.clone())?;
-            let class = predicted(&output).into_iter().next().flatten();
+            let class = output.predicted_classes().into_iter().next().flatten();
             let own = explainer.outputs(model.graph(), rows.clone(), class)?;
             let curves = sweep(
                 explainer,
@@ -219,17 +219,6 @@ fn asked_features(model: &LoadedModel, asked: Option<&str>) -> Result<Vec<usize>
     Ok(columns)
 }
 
-/// Each row's predicted class (the first most probable), or `None` for a regressor.
-fn predicted(output: &ModelOutput) -> Vec<Option<usize>> {
-    match output {
-        ModelOutput::Probabilities { data, classes } => data
-            .chunks_exact(*classes)
-            .map(|p| Some(p.iter().enumerate().fold(0, |best, (i, v)| if *v > p[best] { i } else { best })))
-            .collect(),
-        ModelOutput::Values(values) => vec![None; values.len()],
-    }
-}
-
 /// Predicts and explains `rows` off the async workers (milliseconds of work).
 pub(super) async fn run(
     model: Arc<LoadedModel>,
@@ -238,7 +227,7 @@ pub(super) async fn run(
     let task = move || -> anyhow::Result<(ModelOutput, Vec<Explanation>)> {
         let explainer = model.explainer().map_err(|e| anyhow::anyhow!("{e}"))?;
         let output = model.graph().run(rows.clone())?;
-        let classes = predicted(&output);
+        let classes = output.predicted_classes();
         let explanations = explainer.explain(model.graph(), model.schema(), &rows, &classes)?;
         Ok((output, explanations))
     };

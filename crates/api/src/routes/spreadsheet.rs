@@ -24,7 +24,7 @@ use crate::extract::ApiJson;
 use crate::input::BodyError;
 use crate::input::csv::{self, Table};
 use crate::metrics::Metrics;
-use crate::model::{LoadedModel, ModelOutput};
+use crate::model::{LoadedModel, ModelOutput, best_class};
 
 /// Rows predicted (and written back) at a time: inference's working memory
 /// stays that of a chunk whatever the file's size.
@@ -203,8 +203,7 @@ fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Res
                 match &output {
                     ModelOutput::Probabilities { data, classes: k } => {
                         let p = &data[row * k..(row + 1) * k];
-                        let best =
-                            p.iter().enumerate().fold(0, |best, (i, v)| if *v > p[best] { i } else { best });
+                        let best = best_class(p);
                         let _ = out.write_field(safe_cell(&classes[best]).as_bytes());
                         for v in p {
                             number.clear();

@@ -123,18 +123,52 @@ async fn card_text_from_the_api_is_escaped_never_run() {
         "signature": {"inputs": [{"name": "input", "dtype": "float32", "shape": [null, 1]}], "output": {"name": "p", "dtype": "float32", "shape": [null, 2]}}
     });
     let answer = json!({"model": "evil", "model_version": "1", "label": evil, "class_index": 0, "probabilities": {evil: 0.9, "b": 0.1}});
-    let api =
-        Router::new().route("/models/evil", get(move || async move { axum::Json(card.clone()) })).route(
-            "/models/evil/predict",
-            axum::routing::post(move || async move { axum::Json(answer.clone()) }),
+    let explained = json!({"prediction": answer.clone(), "explanation": {
+        "method": evil, "space": "probability", "class": evil, "base_value": 0.5, "output": 0.9,
+        "contributions": [{"feature": "x", "contribution": 0.4}], "background_rows": 3}});
+    let what_if = json!({"model": "evil", "model_version": "1", "space": "probability", "class": evil, "output": 0.9,
+        "curves": [{"feature": "x", "current": 0.5, "points": [{"value": 0.0, "output": 0.2}, {"value": evil, "output": 0.9}]}]});
+    let stand_in = |explains: bool| {
+        let (card, answer, explained, what_if) =
+            (card.clone(), answer.clone(), explained.clone(), what_if.clone());
+        let api =
+            Router::new().route("/models/evil", get(move || async move { axum::Json(card.clone()) })).route(
+                "/models/evil/predict",
+                axum::routing::post(move || async move { axum::Json(answer.clone()) }),
+            );
+        if explains {
+            api.route(
+                "/models/evil/explain",
+                axum::routing::post(move || async move { axum::Json(explained.clone()) }),
+            )
+            .route(
+                "/models/evil/what-if",
+                axum::routing::post(move || async move { axum::Json(what_if.clone()) }),
+            )
+        } else {
+            api
+        }
+    };
+
+    for explains in [false, true] {
+        let ui = spawn_with_stand_in(stand_in(explains)).await;
+
+        let page = ui.get_model_with("evil", "x=0.5").await;
+
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.select("script").is_empty());
+        assert!(page.select("img").is_empty());
+        assert!(page.text("h1").contains("<script>"), "shown as text");
+        assert!(page.text("#result .verdict .label").contains("<script>"));
+        assert_eq!(
+            page.select("#why").len(),
+            usize::from(explains),
+            "an API without /explain still predicts"
         );
-    let ui = spawn_with_stand_in(api).await;
-
-    let page = ui.get_model_with("evil", "x=0.5").await;
-
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.select("script").is_empty());
-    assert!(page.select("img").is_empty());
-    assert!(page.text("h1").contains("<script>"), "shown as text");
-    assert!(page.text("#result .verdict .label").contains("<script>"));
+        if explains {
+            assert!(page.text("#why").contains("<script>"), "the class, shown as text");
+            assert_eq!(page.select("#what-if a").len(), 2);
+            assert!(page.text("#what-if").contains("<script>"), "a category, shown as text");
+        }
+    }
 }

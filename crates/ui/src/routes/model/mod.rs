@@ -54,7 +54,8 @@ async fn show_form(
         // explained still predicts.
         let answer = match state.api.explain(&card.name, &row, &request_id).await {
             Ok(explained) => Ok((explained.prediction, Some(explained.explanation))),
-            Err(ApiClientError::NotExplainable(_)) => {
+            // 404: an API from before explanations (the card was just found).
+            Err(ApiClientError::NotExplainable(_) | ApiClientError::NotFound) => {
                 state.api.predict(&card.name, &row, &request_id).await.map(|p| (p, None))
             }
             Err(e) => Err(e),
