@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 use super::answers;
 use super::models::NamedModel;
+use super::predict::RequestProblems;
 use crate::auth::require_api_key;
 use crate::error::ApiError;
 use crate::explain::{Explainer, Explanation, Swept, what_if as sweep};
@@ -51,6 +52,7 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     request_body(content = Instance, description = "One value per feature, as for /predict"),
     responses(
         (status = 200, description = "The prediction and its explanation", body = ExplainResponse<'static>),
+        RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The model cannot be explained (no background rows, or no exact method for its graph)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
@@ -74,6 +76,7 @@ async fn explain(NamedModel(model): NamedModel, JsonBody(body): JsonBody) -> Res
     request_body(content = BatchRequest, description = "`instances`: 1 to 100 rows (or MAX_BATCH, if smaller)"),
     responses(
         (status = 200, description = "Every row's prediction and explanation, in order", body = BatchExplainResponse<'static>),
+        RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The model cannot be explained", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
@@ -115,6 +118,7 @@ struct WhatIfQuery {
     request_body(content = Instance, description = "One value per feature, as for /predict"),
     responses(
         (status = 200, description = "One curve per feature", body = WhatIfResponse),
+        RequestProblems,
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The model cannot be explained", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input or the feature list, located", body = Problem, content_type = "application/problem+json"),

@@ -46,7 +46,7 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
 /// 404 and 422; only the OpenAPI document reads this type.
 #[derive(utoipa::IntoResponses)]
 #[expect(dead_code, reason = "describes responses for the OpenAPI document; never built")]
-enum RequestProblems {
+pub(super) enum RequestProblems {
     /// The body is not JSON.
     #[response(status = 400, description = "The body is not JSON", content_type = "application/problem+json")]
     Malformed(Problem),

@@ -68,6 +68,12 @@ enum InferProblems {
     /// Unknown model or version.
     #[response(status = 404, description = "No such model or version; `error` lists the real ones")]
     NotFound(ErrorBody),
+    /// The explanation output asked of a model that cannot be explained.
+    #[response(
+        status = 409,
+        description = "The `explanation` output was asked of a model that cannot be explained"
+    )]
+    NotExplainable(ErrorBody),
     /// Too large.
     #[response(status = 413, description = "The body (once decompressed) is too large")]
     TooLarge(ErrorBody),
