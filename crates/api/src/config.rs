@@ -70,6 +70,11 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
+
+    /// Milliseconds after SIGTERM during which open connections are still
+    /// served, each answer carrying `Connection: close`, before idle ones close.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Settings {

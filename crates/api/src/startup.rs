@@ -60,6 +60,7 @@ impl App {
         let limits = ConnectionLimits {
             header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
             drain_timeout: settings.shutdown_timeout(),
+            close_grace: Duration::from_millis(settings.shutdown_grace_ms),
         };
         Ok(Self { listener, router, started, limits })
     }

@@ -1,9 +1,15 @@
 //! The HTTP/1.1 serve loop both services run: hyper with a header-read
 //! timeout (axum's own `serve` has none, so a slow client could hold a
-//! connection forever) and a graceful, bounded drain on shutdown.
+//! connection forever), TCP_NODELAY, and a graceful, bounded drain on
+//! shutdown: accepting stops, every answer sent during a short grace period
+//! carries `Connection: close` (so keep-alive clients move on after their
+//! next answer instead of racing a closing socket, as Envoy drains), then
+//! idle connections close and in-flight requests finish.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use axum::Router;
@@ -23,6 +29,10 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Time in-flight requests get to finish once `stop` resolves.
     pub drain_timeout: Duration,
+    /// Time, within `drain_timeout`, that open connections keep being
+    /// served after `stop`, each answer carrying `Connection: close`,
+    /// before idle ones are closed.
+    pub close_grace: Duration,
 }
 
 /// Serves `router` on `listener` until `stop` resolves, then stops accepting
@@ -34,6 +44,22 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
+    let draining = Arc::new(AtomicBool::new(false));
+    let router = {
+        let draining = draining.clone();
+        router.layer(axum::middleware::map_response(move |mut response: axum::response::Response| {
+            let close = draining.load(Ordering::Relaxed);
+            async move {
+                if close {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                response
+            }
+        }))
+    };
     let mut stop = std::pin::pin!(stop);
     loop {
         tokio::select! {
@@ -68,9 +94,16 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let stopped = Instant::now();
+    draining.store(true, Ordering::Relaxed);
+    let grace = limits.close_grace.min(limits.drain_timeout);
+    while graceful.count() > 0 && stopped.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left = limits.drain_timeout.saturating_sub(stopped.elapsed());
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.drain_timeout) => {
+        () = tokio::time::sleep(left) => {
             tracing::warn!(timeout_secs = limits.drain_timeout.as_secs(), "in-flight requests did not finish in time");
         }
     }

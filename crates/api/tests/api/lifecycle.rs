@@ -117,6 +117,62 @@ fn sigterm_lets_an_in_flight_batch_finish_with_200_then_exits_0() {
 }
 
 #[test]
+fn after_sigterm_a_keep_alive_connection_gets_its_next_answer_with_connection_close() {
+    let mut api = start_binary_with(&[("SHUTDOWN_GRACE_MS", "30000")]);
+    let mut stream = TcpStream::connect(("127.0.0.1", api.port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let body = iris_row().to_string();
+    let ask = |stream: &mut TcpStream| {
+        write!(
+            stream,
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request");
+        read_response(stream)
+    };
+
+    let before = ask(&mut stream);
+    send_sigterm(&api.child);
+    wait_until("new connections are refused", || {
+        TcpStream::connect_timeout(&([127, 0, 0, 1], api.port).into(), Duration::from_secs(1)).is_err()
+    });
+    let during = ask(&mut stream);
+    let mut rest = Vec::new();
+    let closed = stream.read_to_end(&mut rest);
+
+    assert!(
+        before.starts_with("HTTP/1.1 200") && !before.to_ascii_lowercase().contains("connection: close"),
+        "{before}"
+    );
+    assert!(during.starts_with("HTTP/1.1 200"), "the request sent during the drain is answered: {during}");
+    assert!(during.to_ascii_lowercase().contains("connection: close"), "{during}");
+    assert!(matches!(closed, Ok(0)), "then the server closes the connection: {closed:?}");
+    let status = wait_for_exit(&mut api.child, Duration::from_secs(30));
+    assert!(status.success(), "exit status {status}");
+}
+
+/// One HTTP/1.1 response with a `Content-Length`, head and body, read off `stream`.
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("response head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("utf8 head");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().expect("length"))
+        })
+        .expect("content-length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("response body");
+    head + &String::from_utf8_lossy(&body)
+}
+
+#[test]
 fn a_request_that_never_finishes_holds_the_exit_until_the_shutdown_timeout_and_no_longer() {
     let mut api = start_binary_with(&[("SHUTDOWN_TIMEOUT_SECS", "2")]);
     let mut stream = TcpStream::connect(("127.0.0.1", api.port)).expect("connect");
