@@ -7,7 +7,7 @@ A request is *lost* when it was written on an open connection and no answer
 came back; a refused or reset *connect* is not a loss (the request was never
 accepted). Prints JSON; traffic to 127.0.0.1 only, bounded in time.
 
-Usage: python3 bench/sigterm.py <release dir> <models dir> api|ui [clients] [path]
+Usage: [SHUTDOWN_GRACE_MS=…] python3 bench/sigterm.py <release dir> <models dir> api|ui [clients]
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ release, models, which = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 clients = int(sys.argv[4]) if len(sys.argv) > 4 else 16
 API_PORT, UI_PORT = 18400, 18401
 ROW = json.dumps({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2})
+# SHUTDOWN_GRACE_MS=0 closes idle connections at once: the behaviour before the drain.
+GRACE = os.environ.get("SHUTDOWN_GRACE_MS", "1000")
 RESULT = "/models/iris?sepal_length=6.7&sepal_width=3.0&petal_length=5.2&petal_width=2.3"
 
 
@@ -92,11 +94,12 @@ def client(port: int) -> None:
 
 def main() -> None:
     api = start([str(release / "api"), "--host", "127.0.0.1", "--port", str(API_PORT), "--models-dir", models],
-                {"RUST_LOG": "warn"}, f"http://127.0.0.1:{API_PORT}/readyz")
+                {"RUST_LOG": "warn", "SHUTDOWN_GRACE_MS": GRACE}, f"http://127.0.0.1:{API_PORT}/readyz")
     ui = None
     target = api
     if which == "ui":
         ui = start([str(release / "ui")], {"HOST": "127.0.0.1", "PORT": str(UI_PORT), "RUST_LOG": "warn",
+                                           "SHUTDOWN_GRACE_MS": GRACE,
                                            "API_URL": f"http://127.0.0.1:{API_PORT}"}, f"http://127.0.0.1:{UI_PORT}/healthz")
         target = ui
     port = UI_PORT if which == "ui" else API_PORT
@@ -116,7 +119,7 @@ def main() -> None:
     if ui is not None:
         api.send_signal(signal.SIGTERM)
         api.wait(timeout=60)
-    print(json.dumps({"service": which, "clients": clients, "answered_before_signal": before, **counts,
+    print(json.dumps({"service": which, "grace_ms": int(GRACE), "clients": clients, "answered_before_signal": before, **counts,
                       "exit_code": code, "exit_after_s": round(exited_after, 3)}, indent=1))
 
 

@@ -17,6 +17,7 @@ mod ensemble;
 mod linear;
 mod scaler;
 mod signature;
+mod sizes;
 mod tensors;
 mod trees;
 mod zipmap;
@@ -26,6 +27,7 @@ use tract_onnx::prelude::*;
 pub use ensemble::{Aggregate, Mode, NodeView, PostTransform, TreeEnsemble};
 pub use linear::{LinearClassifier, LinearRegressor, LinearWeights};
 pub use signature::{ClassLabels, Dim, ElemType, Signature, TensorInfo};
+pub use sizes::check_tensor_sizes;
 pub use trees::{TreeClassifier, TreeRegressor};
 
 /// Adds our operators to `onnx`, replacing tract's own where it has one.

@@ -172,6 +172,7 @@ impl Graph {
             .proto_model_for_path(path)
             .map_err(|e| anyhow!("{e:#}"))
             .context("not a readable ONNX model")?;
+        onnx_ml::check_tensor_sizes(&proto)?;
         let signature = Signature::of(&proto)?;
         let mut model = onnx
             .model_for_proto_model(&proto)

@@ -148,3 +148,67 @@ fn a_model_file_without_a_card_fails() {
 
     assert!(err.contains("has model.onnx but no card.toml"), "{err}");
 }
+
+/// The shipped iris graph, decoded, to be broken in one way.
+fn iris_graph() -> tract_onnx::pb::ModelProto {
+    let bytes = fs::read(models_dir().join("iris/model.onnx")).expect("iris model");
+    prost::Message::decode(bytes.as_slice()).expect("iris decodes")
+}
+
+fn with_graph(graph: &tract_onnx::pb::ModelProto) -> TempDir {
+    let tmp = iris_copy(|_| {});
+    fs::write(tmp.path().join("iris/model.onnx"), prost::Message::encode_to_vec(graph)).expect("write");
+    tmp
+}
+
+#[test]
+fn a_truncated_onnx_file_fails_naming_the_file() {
+    let tmp = iris_copy(|_| {});
+    let bytes = fs::read(models_dir().join("iris/model.onnx")).expect("iris model");
+    fs::write(tmp.path().join("iris/model.onnx"), &bytes[..bytes.len() / 2]).expect("write");
+
+    let err = load_error(tmp.path());
+
+    assert!(err.contains("iris/model.onnx") && err.contains("not a readable ONNX model"), "{err}");
+}
+
+#[test]
+fn an_unknown_operator_is_refused_by_name() {
+    let mut graph = iris_graph();
+    graph.graph.as_mut().expect("graph").node[0].op_type = "Frobnicate".to_owned();
+
+    let err = load_error(with_graph(&graph).path());
+
+    assert!(err.contains("iris/model.onnx") && err.contains("Frobnicate"), "{err}");
+}
+
+#[test]
+fn a_graph_with_a_cycle_is_refused() {
+    let mut graph = iris_graph();
+    let nodes = &mut graph.graph.as_mut().expect("graph").node;
+    let last_output = nodes.last().expect("nodes").output[0].clone();
+    nodes[0].input[0] = last_output;
+
+    let err = load_error(with_graph(&graph).path());
+
+    assert!(err.contains("iris/model.onnx"), "{err}");
+}
+
+#[test]
+fn a_tensor_claiming_two_gigabytes_is_refused_before_anything_is_allocated() {
+    for raw_data in [vec![0; 4], Vec::new()] {
+        let mut graph = iris_graph();
+        let huge = tract_onnx::pb::TensorProto {
+            name: "huge".to_owned(),
+            dims: vec![1 << 31, 1],
+            data_type: tract_onnx::pb::tensor_proto::DataType::Float as i32,
+            raw_data,
+            ..Default::default()
+        };
+        graph.graph.as_mut().expect("graph").initializer.push(huge);
+
+        let err = load_error(with_graph(&graph).path());
+
+        assert!(err.contains("iris/model.onnx") && err.contains("2147483648"), "{err}");
+    }
+}
