@@ -7,6 +7,7 @@
 //! and their errors stay in each service.
 
 pub mod cli;
+pub mod linger;
 pub mod log;
 pub mod probe;
 pub mod request_id;

@@ -39,7 +39,7 @@ pub struct RouterOptions {
 
 /// The whole API: routes (plus `extra`, for tests), the docs, fallbacks,
 /// and the layers, outermost first: CORS, the exchange (request id, span,
-/// deadline, metrics), caught panics, body limit.
+/// deadline, metrics), caught panics, lingering close, body limit.
 pub fn api_router(
     state: AppState,
     options: &RouterOptions,
@@ -62,6 +62,7 @@ pub fn api_router(
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(middleware::from_fn(service::linger::linger))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(exchange, observe));
     if let Some(cors) = cors(&options.cors_origins)? {

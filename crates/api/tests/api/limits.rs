@@ -190,3 +190,48 @@ async fn metrics_count_requests_by_route_and_status_and_predictions_by_model() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
 }
+
+/// Sends `path` a JSON body of `size` bytes whole, then reads the answer:
+/// what a client that does not look for an early answer does.
+fn post_whole_body(addr: std::net::SocketAddr, path: &str, size: usize) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    )?;
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = chunk.len().min(size - sent);
+        stream.write_all(&chunk[..n])?;
+        sent += n;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_is_read_still_reaches_a_client_that_is_sending_it() {
+    let mut s = settings();
+    s.max_concurrent_predictions = 1;
+    let app = spawn_app_with(s).await;
+    let addr = app.socket_addr();
+    // 4 MB: far more than socket buffers hold, so a server that closed at
+    // once would reset the connection under the client's writes.
+    let unknown =
+        tokio::task::spawn_blocking(move || post_whole_body(addr, "/models/nosuch/predict/batch", 4 << 20))
+            .await
+            .expect("task");
+    let held = app.hold_open_request("/predict", &[]);
+    app.wait_until_in_flight(1).await;
+    let shed = tokio::task::spawn_blocking(move || post_whole_body(addr, "/predict/batch", 4 << 20))
+        .await
+        .expect("task");
+
+    assert_eq!(unknown.expect("the 404 is read, not reset"), "HTTP/1.1 404");
+    assert_eq!(shed.expect("the 503 is read, not reset"), "HTTP/1.1 503");
+    drop(held);
+}

@@ -1,0 +1,119 @@
+"""Overload: many more concurrent batch requests than MAX_CONCURRENT_PREDICTIONS.
+Does every client get an answer (200, or 503 with Retry-After), with no
+resets, no timeouts and no other 5xx, and does the server answer normally
+right after? Plain http.client keep-alive clients; 127.0.0.1 only; bounded.
+
+Usage: python3 bench/overload.py <release dir> <models dir> [clients] [seconds] [permits]
+Prints JSON.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+release, models = Path(sys.argv[1]), sys.argv[2]
+clients = int(sys.argv[3]) if len(sys.argv) > 3 else 160
+seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 8
+permits = sys.argv[5] if len(sys.argv) > 5 else "8"
+PORT = 18500
+ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+BODY = json.dumps({"instances": [ROW] * 2000}).encode()
+
+counts: dict[str, int] = {}
+latencies_200: list[float] = []
+lock = threading.Lock()
+stop = threading.Event()
+
+
+def add(key: str, latency: float | None = None) -> None:
+    with lock:
+        counts[key] = counts.get(key, 0) + 1
+        if latency is not None:
+            latencies_200.append(latency)
+
+
+def client() -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            conn.request("POST", "/predict/batch", body=BODY, headers={"content-type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as e:
+            add(f"error {type(e).__name__}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            continue
+        if response.status == 200:
+            add("200", time.monotonic() - started)
+        elif response.status == 503 and response.getheader("retry-after"):
+            add("503 with Retry-After")
+        else:
+            add(f"status {response.status}")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def p99(xs: list[float]) -> float | None:
+    xs = sorted(xs)
+    return round(xs[int(len(xs) * 0.99)] * 1000, 1) if xs else None
+
+
+def main() -> None:
+    api = subprocess.Popen([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
+                           env=dict(os.environ, RUST_LOG="warn", MAX_CONCURRENT_PREDICTIONS=permits),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the API never answered")
+            time.sleep(0.05)
+    # Unloaded latency first, one client.
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    alone = []
+    for _ in range(50):
+        started = time.monotonic()
+        conn.request("POST", "/predict/batch", body=BODY, headers={"content-type": "application/json"})
+        conn.getresponse().read()
+        alone.append(time.monotonic() - started)
+    conn.close()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(timeout=35)
+    after_started = time.monotonic()
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{PORT}/predict/batch", data=BODY,
+                                                  headers={"content-type": "application/json"}), timeout=10).read()
+    after = time.monotonic() - after_started
+    rss = rss_mib(api.pid)
+    api.send_signal(signal.SIGTERM)
+    api.wait(timeout=60)
+    print(json.dumps({"clients": clients, "seconds": seconds, "max_concurrent_predictions": int(permits),
+                      "rows_per_request": 2000, "answers": counts, "p99_alone_ms": p99(alone),
+                      "p99_admitted_ms": p99(latencies_200), "first_answer_after_load_ms": round(after * 1000, 1),
+                      "peak_rss_mib": round(rss, 1)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
