@@ -71,6 +71,11 @@ pub struct Settings {
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_secs: u64,
 
+    /// Open connections at most (each costs about 12 KiB; 10,000 fit a 512 MB
+    /// instance); past it new connections wait in the listen backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
     /// Milliseconds after SIGTERM during which open connections are still
     /// served, each answer carrying `Connection: close`, before idle ones close.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]

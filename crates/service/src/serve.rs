@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 /// How the server treats connections.
@@ -29,6 +30,9 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Time in-flight requests get to finish once `stop` resolves.
     pub drain_timeout: Duration,
+    /// Open connections at most; past it the server stops accepting (new
+    /// connections wait in the listen backlog) until one closes.
+    pub max_connections: usize,
     /// Time, within `drain_timeout`, that open connections keep being
     /// served after `stop`, each answer carrying `Connection: close`,
     /// before idle ones are closed.
@@ -60,8 +64,17 @@ pub async fn serve(
             }
         }))
     };
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut stop = std::pin::pin!(stop);
     loop {
+        // Backpressure: with every slot taken, accept nothing until a connection ends.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -85,6 +98,7 @@ pub async fn serve(
                 builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
+                    let _slot = slot;
                     if let Err(err) = connection.await {
                         tracing::debug!(error = %err, "connection ended with an error");
                     }

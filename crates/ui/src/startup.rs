@@ -47,6 +47,7 @@ impl App {
             header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
             drain_timeout: settings.shutdown_timeout(),
             close_grace: Duration::from_millis(settings.shutdown_grace_ms),
+            max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
         };
         Ok(Self { listener, router, api, limits })
     }

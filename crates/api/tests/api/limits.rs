@@ -235,3 +235,41 @@ async fn an_answer_given_before_the_body_is_read_still_reaches_a_client_that_is_
     assert_eq!(shed.expect("the 503 is read, not reset"), "HTTP/1.1 503");
     drop(held);
 }
+
+#[tokio::test]
+async fn past_max_connections_a_new_connection_waits_until_one_closes() {
+    let mut s = settings();
+    s.max_connections = 1;
+    let app = spawn_app_with(s).await;
+    let addr = app.socket_addr();
+    let ask = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    let (first_answer, second_before, second_after) = tokio::task::spawn_blocking(move || {
+        let mut first = TcpStream::connect(addr).expect("first");
+        first.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        first.write_all(ask.as_bytes()).expect("ask");
+        let mut head = [0u8; 12];
+        first.read_exact(&mut head).expect("first answer");
+        // The kernel completes the handshake (listen backlog); the server
+        // has no slot to accept it while the first connection stays open.
+        let mut second = TcpStream::connect(addr).expect("second");
+        second.write_all(ask.as_bytes()).expect("ask");
+        second.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+        let mut byte = [0u8; 1];
+        let before = second.read(&mut byte).map_err(|e| e.kind());
+        drop(first);
+        second.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let mut after = [0u8; 12];
+        let after = second.read_exact(&mut after).map(|()| String::from_utf8_lossy(&after).into_owned());
+        (String::from_utf8_lossy(&head).into_owned(), before, after.expect("answered once a slot frees"))
+    })
+    .await
+    .expect("task");
+
+    assert_eq!(first_answer, "HTTP/1.1 200");
+    assert!(
+        matches!(second_before, Err(std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "not answered while every slot is taken: {second_before:?}"
+    );
+    assert_eq!(second_after, "HTTP/1.1 200");
+}
