@@ -187,12 +187,13 @@ impl<R: Read> Read for QuoteCounter<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use api_types::{FeatureSpec, FeatureValue, ModelCard, OnnxIo, Policy, Provenance, Task};
 
     use super::*;
 
-    fn schema() -> FeatureSchema {
+    /// A numeric `a` (0 to 10) and a categorical `island` (Biscoe, Dream; may be missing).
+    pub(in crate::input) fn schema() -> FeatureSchema {
         let number = |name: &str| FeatureSpec {
             name: name.to_owned(),
             label: name.to_owned(),
@@ -312,6 +313,72 @@ mod tests {
         match parse(text, max) {
             Err(BodyError::Invalid(p)) => p.into_errors().into_iter().map(|e| e.kind).collect(),
             other => panic!("expected problems: {other:?}"),
+        }
+    }
+
+    use proptest::prelude::*;
+
+    /// Text made of what CSV parsing turns on: separators, quotes, line
+    /// ends, a BOM, numbers, category names and stray words.
+    fn csv_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(",".to_owned()),
+            Just("\"".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("\u{feff}".to_owned()),
+            Just("a".to_owned()),
+            Just("island".to_owned()),
+            Just("Biscoe".to_owned()),
+            Just("=1+1".to_owned()),
+            (-5.0f64..15.0).prop_map(|x| format!("{x:.1}")),
+            "[a-z ]{0,4}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_gives_checked_rows_a_malformed_line_or_bounded_located_problems(text in csv_like()) {
+            match parse(&text, 5) {
+                Ok(table) => {
+                    prop_assert!((1..=5).contains(&table.rows().len()));
+                    prop_assert_eq!(table.records().len(), table.rows().len());
+                    for r in 0..table.rows().len() {
+                        prop_assert!((0.0..=10.0).contains(&table.rows().number(r, 0)));
+                    }
+                }
+                Err(BodyError::Malformed(msg)) => {
+                    prop_assert!(msg.starts_with("line "), "{}", msg);
+                    prop_assert!(msg.len() < 400, "{}", msg);
+                }
+                Err(BodyError::Invalid(problems)) => {
+                    prop_assert!(problems.total() >= 1);
+                    let kept = problems.into_errors();
+                    prop_assert!(!kept.is_empty() && kept.len() <= crate::input::MAX_REPORTED_PROBLEMS);
+                    for e in &kept {
+                        prop_assert!(e.msg.len() < 400, "{}", e.msg);
+                        prop_assert!(matches!(e.loc.as_slice(), [LocPart::Key(b), ..] if b == "body"), "{:?}", e.loc);
+                    }
+                }
+                Err(BodyError::TooLarge) => prop_assert!(false, "no size limit here"),
+            }
+        }
+
+        #[test]
+        fn a_well_formed_file_reads_back_every_value_as_written(
+            values in prop::collection::vec((0u32..=100, prop::bool::ANY), 1..6)
+        ) {
+            let mut text = "island,a\n".to_owned();
+            for (tenths, dream) in &values {
+                text.push_str(&format!("{},{}\n", if *dream { "Dream" } else { "" }, f64::from(*tenths) / 10.0));
+            }
+            let table = parse(&text, 10).expect("valid");
+            for (r, (tenths, dream)) in values.iter().enumerate() {
+                prop_assert_eq!(table.rows().number(r, 0), (f64::from(*tenths) / 10.0) as f32);
+                let want = if *dream { crate::input::Category::Known(1) } else { crate::input::Category::Missing };
+                prop_assert_eq!(table.rows().category(r, 1), Some(&want));
+            }
         }
     }
 }

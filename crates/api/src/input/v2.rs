@@ -469,3 +469,105 @@ impl<'de> Visitor<'de> for Flatten<'_, '_> {
         self.leaf(Element::Other("an object"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::input::csv::tests::schema;
+
+    fn tensor_parts() -> impl Strategy<Value = (String, Vec<i64>, String, Result<Value, Vec<u8>>)> {
+        let name = prop_oneof![
+            Just("a".to_owned()),
+            Just("island".to_owned()),
+            Just("input".to_owned()),
+            "[a-z]{1,3}"
+        ];
+        let shape = prop::collection::vec(-2i64..6, 0..3);
+        let datatype = prop_oneof![
+            Just("FP32".to_owned()),
+            Just("FP64".to_owned()),
+            Just("INT64".to_owned()),
+            Just("INT32".to_owned()),
+            Just("BYTES".to_owned()),
+            Just("BOOL".to_owned()),
+        ];
+        let leaf = prop_oneof![
+            (-3.0f64..13.0).prop_map(|x| serde_json::json!(x)),
+            (-3i64..13).prop_map(|x| serde_json::json!(x)),
+            prop_oneof![Just("Biscoe"), Just("Dream"), Just("NaN"), Just(""), Just("x")]
+                .prop_map(|t| serde_json::json!(t)),
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+        ];
+        let json =
+            leaf.prop_recursive(2, 16, 5, |inner| prop::collection::vec(inner, 0..5).prop_map(Value::Array));
+        let data = prop_oneof![json.prop_map(Ok), prop::collection::vec(any::<u8>(), 0..48).prop_map(Err)];
+        (name, shape, datatype, data)
+    }
+
+    proptest! {
+        #[test]
+        fn any_tensors_give_checked_rows_or_a_bounded_error_naming_the_input(
+            parts in prop::collection::vec(tensor_parts(), 0..4),
+            matrix in prop_oneof![Just(None), Just(Some("input"))],
+        ) {
+            let raws: Vec<Option<Box<RawValue>>> = parts
+                .iter()
+                .map(|(_, _, _, data)| data.as_ref().ok().map(|v| serde_json::value::to_raw_value(v).expect("raw")))
+                .collect();
+            let tensors: Vec<InputTensor<'_>> = parts
+                .iter()
+                .zip(&raws)
+                .map(|((name, shape, datatype, data), raw)| InputTensor {
+                    name,
+                    shape,
+                    datatype,
+                    data: match (raw, data) {
+                        (Some(raw), _) => TensorData::Json(raw),
+                        (None, Err(bytes)) => TensorData::Binary(bytes),
+                        (None, Ok(_)) => unreachable!("JSON data has its raw value"),
+                    },
+                })
+                .collect();
+            match rows(&schema(), matrix, &tensors, 4) {
+                Ok(rows) => {
+                    prop_assert!(rows.len() <= 4);
+                    for r in 0..rows.len() {
+                        let a = rows.number(r, 0);
+                        prop_assert!((0.0..=10.0).contains(&a), "{}", a);
+                    }
+                }
+                Err(BodyError::Malformed(msg)) => prop_assert!(msg.len() < 400, "{}", msg),
+                Err(BodyError::Invalid(problems)) => {
+                    let kept = problems.into_errors();
+                    prop_assert!(!kept.is_empty() && kept.len() <= crate::input::MAX_REPORTED_PROBLEMS);
+                    prop_assert!(kept.iter().all(|e| e.msg.len() < 400));
+                }
+                Err(BodyError::TooLarge) => prop_assert!(false, "no size limit here"),
+            }
+        }
+
+        #[test]
+        fn quoting_touches_only_bare_non_finite_tokens(text in "[\\[\\],\" a-zNIfinty0-9.-]{0,40}") {
+            let bytes = text.as_bytes();
+            match quote_non_finite(bytes) {
+                None => prop_assert!(!text.contains("NaN") && !text.contains("Infinity") || text.contains('"')),
+                Some(out) => {
+                    prop_assert!(out.len() > bytes.len() && (out.len() - bytes.len()) % 2 == 0);
+                    let unquoted: Vec<u8> = out.iter().copied().filter(|&b| b != b'"').collect();
+                    let original: Vec<u8> = bytes.iter().copied().filter(|&b| b != b'"').collect();
+                    prop_assert_eq!(unquoted, original);
+                }
+            }
+        }
+
+        #[test]
+        fn json_written_by_serde_is_never_rewritten(values in prop::collection::vec(-1e6f64..1e6, 0..8), word in "[a-zA-Z ]{0,12}") {
+            let text = serde_json::to_vec(&serde_json::json!({"data": values, "name": word, "quoted": "NaN"})).expect("json");
+            prop_assert!(quote_non_finite(&text).is_none());
+        }
+    }
+}
