@@ -338,6 +338,8 @@ pub(super) mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::input::fuzz_cases()))]
+
         #[test]
         fn any_text_gives_checked_rows_a_malformed_line_or_bounded_located_problems(text in csv_like()) {
             match parse(&text, 5) {

@@ -696,6 +696,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::input::fuzz_cases()))]
+
         #[test]
         fn any_bytes_give_checked_rows_a_located_syntax_error_or_bounded_problems(
             body in prop::collection::vec(any::<u8>(), 0..80)

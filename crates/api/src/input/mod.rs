@@ -32,3 +32,10 @@ pub enum BodyError {
     /// Larger than the body limit (a body read as it streams in).
     TooLarge,
 }
+
+/// Cases per property test: proptest's 256 by default; `FUZZ_CASES` raises
+/// it for a soak (`.ci/run` runs one).
+#[cfg(test)]
+pub(crate) fn fuzz_cases() -> u32 {
+    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+}

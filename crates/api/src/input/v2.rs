@@ -509,6 +509,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::input::fuzz_cases()))]
+
         #[test]
         fn any_tensors_give_checked_rows_or_a_bounded_error_naming_the_input(
             parts in prop::collection::vec(tensor_parts(), 0..4),
