@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import resource
-import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from serving import memory_mib, start, stop
 
 release, models = Path(sys.argv[1]), sys.argv[2]
 idle_n = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
@@ -26,13 +24,6 @@ slow_n = int(sys.argv[4]) if len(sys.argv) > 4 else 500
 seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 5
 PORT = 18600
 ROW = json.dumps({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2})
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def normal(duration: float) -> list[float]:
@@ -56,19 +47,10 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, idle_n + slow_n + 1024)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
-    api = subprocess.Popen([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
-                           env=dict(os.environ, RUST_LOG="warn"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("the API never answered")
-            time.sleep(0.05)
+    api = start([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
+                {"RUST_LOG": "warn"}, f"http://127.0.0.1:{PORT}/readyz")
     quiet = normal(seconds)
-    rss_before = rss_mib(api.pid)
+    rss_before = memory_mib(api.pid, "VmRSS")
     held = []
     for _ in range(idle_n):
         s = socket.create_connection(("127.0.0.1", PORT))
@@ -80,11 +62,10 @@ def main() -> None:
         s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
         held.append(s)
     loud = normal(seconds)
-    rss_during = rss_mib(api.pid)
+    rss_during = memory_mib(api.pid, "VmRSS")
     for s in held:
         s.close()
-    api.send_signal(signal.SIGTERM)
-    api.wait(timeout=60)
+    stop(api)
     print(json.dumps({"idle_keep_alive": idle_n, "slow_headers": slow_n,
                       "quiet": {"requests": len(quiet), "p50_ms": pct(quiet, 0.5), "p99_ms": pct(quiet, 0.99)},
                       "flooded": {"requests": len(loud), "p50_ms": pct(loud, 0.5), "p99_ms": pct(loud, 0.99)},

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import struct
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from serving import memory_mib, start, stop
 
 release, models, seconds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 kserve_python = sys.argv[4] if len(sys.argv) > 4 else None
@@ -63,18 +64,6 @@ def v2_binary(data: list[list[float]]) -> tuple[bytes, int]:
                          "parameters": {"binary_data_output": True}}).encode()
     blob = b"".join(struct.pack("<4f", *r) for r in data)
     return header + blob, len(header)
-
-
-def wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} never answered")
 
 
 def tree(pid: int) -> list[int]:
@@ -120,25 +109,6 @@ def wrk(pid: int, url: str, body: Path, content_type: str | None, header_len: in
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["per_cpu_s"] = result["requests"] / cpu if cpu > 0 else None
     return result
-
-
-def start(cmd: list[str], env: dict, health: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    wait(health)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def upload(data: bytes) -> float:
@@ -195,8 +165,8 @@ def main() -> None:
         times = [upload(csv_10k) for _ in range(5)]
         out["ui_download_10000_s"] = sorted(times)[len(times) // 2]
         if peer is not None:
-            out["kserve_rss_mib"] = sum(peak_rss_mib(p) for p in tree(peer.pid))
-        out["api_rss_mib"] = peak_rss_mib(api.pid)
+            out["kserve_rss_mib"] = sum(memory_mib(p) for p in tree(peer.pid))
+        out["api_rss_mib"] = memory_mib(api.pid)
     finally:
         if peer is not None:
             stop(peer)
@@ -208,7 +178,7 @@ def main() -> None:
                  "--models-dir", str(models)],
                 {"MAX_BATCH": "100000", "LOG_FORMAT": "json", "RUST_LOG": "warn"}, f"http://{API}/readyz")
     try:
-        out["rss_idle_mib"] = peak_rss_mib(api.pid)
+        out["rss_idle_mib"] = memory_mib(api.pid)
         req = urllib.request.Request(f"http://{API}/predict/batch", data=big.read_bytes(),
                                      headers={"content-type": "text/csv"})
         started = time.monotonic()
@@ -217,7 +187,7 @@ def main() -> None:
         out["csv_100000_s"] = time.monotonic() - started
         out["csv_100000_rows"] = answered
         out["csv_100000_file_mib"] = big.stat().st_size / 2**20
-        out["rss_peak_100000_mib"] = peak_rss_mib(api.pid)
+        out["rss_peak_100000_mib"] = memory_mib(api.pid)
     finally:
         stop(api)
 

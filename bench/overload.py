@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from serving import memory_mib, start
+from serving import stop as stop_service
 
 release, models = Path(sys.argv[1]), sys.argv[2]
 clients = int(sys.argv[3]) if len(sys.argv) > 3 else 160
@@ -61,31 +61,14 @@ def client() -> None:
             add(f"status {response.status}")
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def p99(xs: list[float]) -> float | None:
     xs = sorted(xs)
     return round(xs[int(len(xs) * 0.99)] * 1000, 1) if xs else None
 
 
 def main() -> None:
-    api = subprocess.Popen([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
-                           env=dict(os.environ, RUST_LOG="warn", MAX_CONCURRENT_PREDICTIONS=permits),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("the API never answered")
-            time.sleep(0.05)
+    api = start([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
+                {"RUST_LOG": "warn", "MAX_CONCURRENT_PREDICTIONS": permits}, f"http://127.0.0.1:{PORT}/readyz")
     # Unloaded latency first, one client.
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     alone = []
@@ -106,9 +89,8 @@ def main() -> None:
     urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{PORT}/predict/batch", data=BODY,
                                                   headers={"content-type": "application/json"}), timeout=10).read()
     after = time.monotonic() - after_started
-    rss = rss_mib(api.pid)
-    api.send_signal(signal.SIGTERM)
-    api.wait(timeout=60)
+    rss = memory_mib(api.pid)
+    stop_service(api)
     print(json.dumps({"clients": clients, "seconds": seconds, "max_concurrent_predictions": int(permits),
                       "rows_per_request": 2000, "answers": counts, "p99_alone_ms": p99(alone),
                       "p99_admitted_ms": p99(latencies_200), "first_answer_after_load_ms": round(after * 1000, 1),

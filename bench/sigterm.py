@@ -15,12 +15,12 @@ import http.client
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+from serving import start
 
 release, models, which = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 clients = int(sys.argv[4]) if len(sys.argv) > 4 else 16
@@ -29,19 +29,6 @@ ROW = json.dumps({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, 
 # SHUTDOWN_GRACE_MS=0 closes idle connections at once: the behaviour before the drain.
 GRACE = os.environ.get("SHUTDOWN_GRACE_MS", "1000")
 RESULT = "/models/iris?sepal_length=6.7&sepal_width=3.0&petal_length=5.2&petal_width=2.3"
-
-
-def start(cmd: list[str], env: dict, health: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(health, timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{health} never answered")
 
 
 counts = {"answered": 0, "closed_by_server_after_answer": 0, "lost": 0, "refused": 0, "non_200": 0}

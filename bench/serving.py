@@ -1,0 +1,42 @@
+"""What the load scripts share: start a service and wait until it answers,
+stop it, and read its memory from /proc. Stdlib only; 127.0.0.1 only."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+def start(cmd: list[str], env: dict, health: str) -> subprocess.Popen:
+    """Runs `cmd` with `env` added, in its own session, until `health` answers 200 (at most 60 s)."""
+    proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(health, timeout=1) as r:
+                if r.status == 200:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"{cmd[0]} exited; something else answers {health}")
+                    return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"{health} never answered")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the service's whole session (workers included), then waits."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+
+
+def memory_mib(pid: int, field: str = "VmHWM") -> float:
+    """`VmHWM` (peak RSS) or `VmRSS` of `pid`, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
