@@ -301,3 +301,75 @@ async fn a_spreadsheet_user_uploads_a_file_sees_the_table_and_downloads_it_predi
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The text of the page at `url` once it contains `needle` (the API reloads
+/// in the background and the UI reuses a card for a few seconds).
+async fn page_once_it_shows(url: &str, needle: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let page = reqwest::get(url).await.expect("GET").text().await.expect("text");
+        if page.contains(needle) {
+            return page;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{url} never showed {needle:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_operator_drops_in_a_cardless_model_then_a_broken_update_and_the_ui_shows_both() {
+    let models = tempfile::TempDir::new().expect("temp dir");
+    for file in ["model.onnx", "card.toml"] {
+        let from = crate::helpers::models_dir().join("iris").join(file);
+        std::fs::create_dir_all(models.path().join("iris")).expect("mkdir");
+        std::fs::copy(from, models.path().join("iris").join(file)).expect("copy");
+    }
+    let stack = crate::helpers::spawn_stack_on(models.path().to_owned()).await;
+    let zoo = crate::helpers::models_dir().join("../crates/onnx-ml/tests/zoo/iris_forest_default_op17.onnx");
+    std::fs::create_dir_all(models.path().join("forest")).expect("mkdir");
+    std::fs::copy(&zoo, models.path().join("forest/model.part")).expect("copy");
+    std::fs::rename(models.path().join("forest/model.part"), models.path().join("forest/model.onnx"))
+        .expect("mv");
+    let form = page_once_it_shows(&format!("{}/models/forest", stack.ui), "No card: inputs inferred").await;
+    assert!(form.contains("id=\"f-f3\""), "the form has the graph's four columns");
+
+    let browser = Browser::start(Scripts::Disabled).await;
+    browser
+        .client
+        .goto(&format!("{}/models/forest?f0=6.7&f1=3.0&f2=5.2&f3=2.3", stack.ui))
+        .await
+        .expect("open");
+    assert_eq!(text(&browser, "#result .verdict .label").await, "2", "the graph's own class labels");
+    browser.client.find(Locator::LinkText("Model card")).await.expect("link").click().await.expect("click");
+    let toml = text(&browser, "#card-toml pre").await;
+    assert!(toml.contains("name = \"forest\""), "{toml}");
+    let facts = text(&browser, "section[aria-labelledby=file-title] dl").await;
+    assert!(facts.contains("SHA-256"), "{facts}");
+    browser.client.set_window_size(360, 800).await.expect("phone width");
+    let overflow: Value = browser
+        .client
+        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+        .await
+        .expect("layout");
+    assert_eq!(overflow, Value::Bool(false), "the card page scrolls sideways at 360 px");
+    browser.client.set_window_size(1200, 1400).await.expect("desktop width");
+    browser.screenshot("ui-card").await;
+
+    // A truncated update: the old model keeps answering, the page says why.
+    let mut bytes = std::fs::read(&zoo).expect("read");
+    bytes.truncate(bytes.len() / 3);
+    std::fs::write(models.path().join("forest/model.part"), bytes).expect("write");
+    std::fs::rename(models.path().join("forest/model.part"), models.path().join("forest/model.onnx"))
+        .expect("mv");
+    page_once_it_shows(&format!("{}/models/forest", stack.ui), "A newer file of this model failed to load")
+        .await;
+    browser
+        .client
+        .goto(&format!("{}/models/forest?f0=6.7&f1=3.0&f2=5.2&f3=2.3", stack.ui))
+        .await
+        .expect("open");
+    assert!(text(&browser, "#load-error-title").await.contains("failed to load"));
+    assert_eq!(text(&browser, "#result .verdict .label").await, "2", "the previous file still answers");
+    browser.screenshot("ui-load-error").await;
+    browser.close().await;
+}

@@ -86,10 +86,12 @@ pub struct RegressionOutput {
     /// What it measures.
     #[serde(default)]
     pub description: String,
-    /// The smallest value seen in training.
-    pub min: f64,
-    /// The largest value seen in training.
-    pub max: f64,
+    /// The smallest value seen in training (unknown for a model with no card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The largest value seen in training (unknown for a model with no card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 /// Whether something is accepted: a missing value, an unknown category.
@@ -235,8 +237,88 @@ pub struct Provenance {
 pub struct ModelList {
     /// The model `POST /predict` uses.
     pub default_model: String,
-    /// Every served model's card, sorted by name.
+    /// Every served model's card, sorted by name (its newest version).
     pub models: Vec<ModelCard>,
+    /// Models whose last load failed, whether an older version still serves
+    /// or none does.
+    #[serde(default)]
+    pub failures: Vec<LoadFailure>,
+}
+
+/// Why a model file could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoadFailure {
+    /// The model's name.
+    pub model: String,
+    /// The version directory, for the versioned layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The file at fault, relative to the models directory.
+    pub file: String,
+    /// What was wrong with it.
+    pub reason: String,
+    /// When the load was tried, as RFC 3339 UTC.
+    pub at: String,
+    /// Whether an earlier load of this model still serves.
+    pub still_serving: bool,
+}
+
+/// Where a served card came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CardSource {
+    /// A complete `card.toml`.
+    #[default]
+    File,
+    /// A `card.toml` stating part of the card; the graph gave the rest.
+    Partial,
+    /// No card: everything was read from the graph.
+    Inferred,
+}
+
+/// How the served graph compared with the golden answers shipped beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GoldenCheck {
+    /// Rows of `golden.json` predicted at load.
+    pub rows: usize,
+    /// The largest difference from a golden probability or value.
+    pub max_abs_error: f64,
+    /// The tolerance every row met.
+    pub tolerance: f64,
+    /// Where the golden answers came from (e.g. `onnxruntime 1.32.0`).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// What the server knows about a loaded model beyond its card.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelStatus {
+    /// The version served here.
+    pub version: String,
+    /// Every loaded version, oldest first; the last one serves by default.
+    pub versions: Vec<String>,
+    /// The SHA-256 of the ONNX file, in hex.
+    pub sha256: String,
+    /// The ONNX file, relative to the models directory.
+    pub file: String,
+    /// Where the card came from.
+    pub card_source: CardSource,
+    /// Every operator the graph uses, as `domain:Op`.
+    pub operators: Vec<String>,
+    /// The golden-row check made at load, when `golden.json` ships with the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub golden: Option<GoldenCheck>,
+    /// When this version was loaded, as RFC 3339 UTC.
+    pub loaded_at: String,
+    /// How long loading, checking and warming it up took, in milliseconds.
+    pub load_ms: u64,
+    /// The last failed attempt to load a newer file of this model, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<LoadFailure>,
 }
 
 /// `GET /models/{name}`: the card plus the graph's tensor signature.
@@ -248,6 +330,9 @@ pub struct ModelDetails {
     pub card: ModelCard,
     /// The graph's inputs and served output, as loaded.
     pub signature: Signature,
+    /// The file, its checks and its versions (empty from an API older than them).
+    #[serde(default)]
+    pub status: ModelStatus,
 }
 
 /// The tensors a loaded graph takes and gives.

@@ -12,8 +12,9 @@ mod problem;
 mod status;
 
 pub use card::{
-    Choice, Example, FeatureSpec, FeatureValue, ModelCard, ModelDetails, ModelList, OnnxIo, Policy,
-    Provenance, RegressionOutput, Signature, Task, TensorSpec,
+    CardSource, Choice, Example, FeatureSpec, FeatureValue, GoldenCheck, LoadFailure, ModelCard,
+    ModelDetails, ModelList, ModelStatus, OnnxIo, Policy, Provenance, RegressionOutput, Signature, Task,
+    TensorSpec,
 };
 pub use explain::{
     BatchExplainResponse, Contribution, Curve, CurvePoint, ExplainResponse, Explanation, WhatIfResponse,
@@ -23,4 +24,4 @@ pub use predict::{
     Probabilities, RegressionPrediction,
 };
 pub use problem::{Allowed, FieldError, FieldErrorKind, LocPart, Problem};
-pub use status::{Health, Readiness};
+pub use status::{Health, Readiness, ReloadReport};

@@ -13,7 +13,7 @@ use serde_json::json;
 fn bench(c: &mut Criterion) {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
     let registry = Registry::load(&models, "iris").expect("the shipped models load");
-    let model = registry.default_model().clone();
+    let model = registry.default_model().expect("the default model loads").clone();
     let row = json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2});
     let one = serde_json::to_vec(&row).expect("json");
     let many = serde_json::to_vec(&json!({"instances": vec![row; 1000]})).expect("json");

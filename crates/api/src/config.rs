@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use service::cli::parse_secret;
 pub use service::cli::{Command, LogFormat};
 
+use crate::model::Watch;
+
 /// The prediction API: serves every ONNX model in MODELS_DIR over JSON.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "api", version, about)]
@@ -26,9 +28,24 @@ pub struct Settings {
     #[arg(long, env = "PORT", default_value_t = 8000)]
     pub port: u16,
 
-    /// Directory holding one sub-directory per model (card.toml + model.onnx).
+    /// Directory of models: `<name>/model.onnx` (a card.toml beside it is
+    /// optional), `<name>.onnx`, or `<name>/<version>/model.onnx`.
     #[arg(long, env = "MODELS_DIR", default_value = "models")]
     pub models_dir: PathBuf,
+
+    /// Refuse to start when any model fails to load (or the default model is
+    /// missing), instead of serving the others and reporting the failure.
+    #[arg(long, env = "STRICT_MODELS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub strict_models: bool,
+
+    /// How changes to MODELS_DIR are noticed and reloaded: file system events
+    /// (polling where there are none), polling, or off (POST /admin/reload and SIGHUP only).
+    #[arg(long, env = "MODELS_WATCH", value_enum, default_value_t = Watch::Events)]
+    pub models_watch: Watch,
+
+    /// Milliseconds between two looks at MODELS_DIR when polling.
+    #[arg(long, env = "MODELS_POLL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub models_poll_ms: u64,
 
     /// The model `POST /predict` and `POST /predict/batch` use.
     #[arg(long, env = "DEFAULT_MODEL", default_value = "iris")]

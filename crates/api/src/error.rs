@@ -43,6 +43,8 @@ pub enum ApiError {
         name: String,
         /// The names that exist.
         available: Vec<String>,
+        /// Why a file of that name is not served, when one failed to load.
+        failure: Option<String>,
     },
     /// 404: the model exists, but not in this version.
     #[error("model {name:?} has no version {version:?}")]
@@ -51,8 +53,19 @@ pub enum ApiError {
         name: String,
         /// The requested version, cut to a bounded length.
         version: String,
-        /// The version it has.
-        available: String,
+        /// The versions it has.
+        available: Vec<String>,
+    },
+    /// 400: asked to load a model whose file does not load (the one
+    /// serving before, if any, still does).
+    #[error("model {model:?} failed to load")]
+    ModelLoadFailed {
+        /// The model.
+        model: String,
+        /// The file at fault.
+        file: String,
+        /// Why.
+        reason: String,
     },
     /// 409: the model exists but cannot be explained (no background rows,
     /// or a graph no exact method covers).
@@ -96,9 +109,11 @@ impl ApiError {
         Self::InvalidInput { errors: problems.into_errors(), total }
     }
 
-    /// The 404 for an unknown model name.
-    pub fn model_not_found(name: &str, available: Vec<String>) -> Self {
-        Self::ModelNotFound { name: name.chars().take(64).collect(), available }
+    /// The 404 for a model name `registry` does not serve, saying why when
+    /// a file of that name failed to load.
+    pub fn model_not_found(name: &str, registry: &crate::model::Registry) -> Self {
+        let failure = registry.last_error(name).map(|f| format!("{} failed to load: {}", f.file, f.reason));
+        Self::ModelNotFound { name: name.chars().take(64).collect(), available: registry.names(), failure }
     }
 
     /// The HTTP status for this error, on a route of the current request's protocol.
@@ -111,7 +126,7 @@ impl ApiError {
             // The Open Inference Protocol answers every input problem with a 400.
             Self::InvalidInput { .. } if protocol == Protocol::OpenInference => StatusCode::BAD_REQUEST,
             Self::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedBody(_) | Self::ModelLoadFailed { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ModelNotFound { .. } | Self::VersionNotFound { .. } | Self::RouteNotFound => {
@@ -153,16 +168,26 @@ impl ApiError {
                 "split the rows into smaller batches".to_owned(),
                 vec![],
             ),
-            Self::ModelNotFound { name, available } => (
+            Self::ModelNotFound { name, available, failure } => (
                 "model-not-found",
                 "No such model",
-                format!("no model is named {name:?}; available models: {}", available.join(", ")),
+                match failure {
+                    Some(why) => format!(
+                        "model {name:?} is not loaded: {why}; available models: {}",
+                        available.join(", ")
+                    ),
+                    None => format!("no model is named {name:?}; available models: {}", available.join(", ")),
+                },
                 vec![],
             ),
             Self::VersionNotFound { name, version, available } => (
                 "version-not-found",
                 "No such model version",
-                format!("model {name:?} has no version {version:?}; it serves version {available}"),
+                format!(
+                    "model {name:?} has no version {version:?}; it serves version{} {}",
+                    if available.len() == 1 { "" } else { "s" },
+                    available.join(", ")
+                ),
                 vec![],
             ),
             Self::NotExplainable { model, reason } => (
@@ -175,6 +200,12 @@ impl ApiError {
                 "unsupported-encoding",
                 "Unsupported Content-Encoding",
                 format!("the body is encoded as {encoding:?}; send it as is, or with gzip or deflate"),
+                vec![],
+            ),
+            Self::ModelLoadFailed { model, file, reason } => (
+                "model-load-failed",
+                "The model failed to load",
+                format!("model {model:?} failed to load from {file}: {reason}"),
                 vec![],
             ),
             Self::RouteNotFound => (

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::model::Registry;
+use crate::model::{Repository, watch};
 use crate::routes::{RouterOptions, api_router};
 use crate::state::AppState;
 
@@ -28,7 +28,9 @@ pub struct App {
 impl App {
     /// Loads and checks every model, then binds the listener.
     ///
-    /// A bad model fails here, before anything listens; the bound port is
+    /// With `STRICT_MODELS`, a bad model fails here, before anything listens;
+    /// otherwise it is reported and the rest served. Then the models
+    /// directory is watched for changes. The bound port is
     /// known as soon as this returns (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self> {
         Self::build_with_routes(settings, Router::new()).await
@@ -38,17 +40,23 @@ impl App {
     /// use it to exercise the layers with handlers the API does not have.
     pub async fn build_with_routes(settings: Settings, extra: Router<AppState>) -> Result<Self> {
         let started = Instant::now();
-        let dir = settings.models_dir.clone();
-        let default_model = settings.default_model.clone();
-        let registry = tokio::task::spawn_blocking(move || Registry::load(&dir, &default_model))
-            .await
-            .context("the model-loading task failed")??;
+        let metrics = Arc::new(Metrics::new());
+        let models = Arc::new(
+            Repository::open(
+                settings.models_dir.clone(),
+                settings.default_model.clone(),
+                settings.strict_models,
+                metrics.clone(),
+            )
+            .await?,
+        );
+        watch(models.clone(), settings.models_watch, Duration::from_millis(settings.models_poll_ms))?;
         let state = AppState {
-            registry: Arc::new(registry),
+            models,
             max_batch: settings.max_batch as usize,
             body_limit: settings.body_limit(),
             api_key: service::cli::non_empty(settings.api_key.as_ref()).cloned().map(Arc::new),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             prediction_permits: Arc::new(Semaphore::new(settings.max_concurrent_predictions as usize)),
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
         };

@@ -8,13 +8,13 @@ use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
-use crate::model::Registry;
+use crate::model::Repository;
 
 /// Shared, read-only state of the running service.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The loaded models.
-    pub registry: Arc<Registry>,
+    /// The loaded models, swapped whole on reload.
+    pub models: Arc<Repository>,
     /// The most rows one batch may hold.
     pub max_batch: usize,
     /// The largest body accepted, in bytes, also once decompressed.

@@ -26,7 +26,7 @@ use tract_onnx::prelude::*;
 
 pub use ensemble::{Aggregate, Mode, NodeView, PostTransform, TreeEnsemble};
 pub use linear::{LinearClassifier, LinearRegressor, LinearWeights};
-pub use signature::{ClassLabels, Dim, ElemType, Signature, TensorInfo};
+pub use signature::{ClassLabels, Dim, ElemType, InputHandling, Signature, TensorInfo};
 pub use sizes::check_tensor_sizes;
 pub use trees::{TreeClassifier, TreeRegressor};
 

@@ -175,3 +175,31 @@ fn every_pipeline_export_runs_and_matches_onnxruntime_or_fails_where_it_fails() 
         assert!(ops.contains(&format!("ai.onnx.ml:{op}")), "the pipeline zoo never uses {op}");
     }
 }
+
+#[test]
+fn inspect_reads_each_text_inputs_categories_and_which_inputs_are_imputed() {
+    let mut checked = 0;
+    for name in ["penguins", "cars"] {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models").join(name).join("model.onnx");
+        let signature = Signature::inspect(&path).expect("inspect");
+        let card = std::fs::read_to_string(path.with_file_name("card.toml")).expect("card");
+        let card: toml::Value = toml::from_str(&card).expect("toml");
+        for feature in card["features"].as_array().expect("features") {
+            let handling = &signature.handling[feature["name"].as_str().expect("name")];
+            let categories = feature.get("categories").map(|c| {
+                c.as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|v| v.as_str().expect("text").to_owned())
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(handling.categories, categories, "{name}: {feature}");
+            let allowed = |key: &str| feature.get(key).and_then(|v| v.as_str()) == Some("allowed");
+            assert_eq!(handling.imputed, allowed("missing"), "{name}: {feature}");
+            assert_eq!(handling.unknown_ignored, allowed("unknown"), "{name}: {feature}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 13, "six penguins and seven cars features");
+}

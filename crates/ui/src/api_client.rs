@@ -49,10 +49,10 @@ pub enum ApiClientError {
     Unexpected(String),
 }
 
-/// How long a model card is reused before it is fetched again: cards change
-/// only when the API is redeployed, and a result page then needs one API
-/// call instead of two.
-const CARD_TTL: Duration = Duration::from_secs(30);
+/// How long a model card is reused before it is fetched again: a result
+/// page then needs one API call instead of two, and a model the API
+/// reloaded shows its new card within this long.
+const CARD_TTL: Duration = Duration::from_secs(5);
 
 /// Model cards fetched recently, by name.
 type CardCache = Arc<Mutex<HashMap<String, (Instant, ModelDetails)>>>;
@@ -118,6 +118,13 @@ impl ApiClient {
             cards.insert(name.to_owned(), (Instant::now(), card.clone()));
         }
         Ok(card)
+    }
+
+    /// `GET /models/{name}/card.toml`: the card as TOML, ready to edit.
+    pub async fn card_toml(&self, name: &str, request_id: &str) -> Result<String, ApiClientError> {
+        let response =
+            self.send_raw(self.http.get(self.url(&["models", name, "card.toml"])), request_id).await?;
+        response.text().await.map_err(|e| ApiClientError::Unexpected(format!("card.toml: {e}")))
     }
 
     fn cached_card(&self, name: &str) -> Option<ModelDetails> {

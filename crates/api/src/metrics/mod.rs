@@ -30,6 +30,12 @@ struct ModelLabels {
     model: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoadLabels {
+    model: String,
+    outcome: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -53,6 +59,9 @@ pub struct Metrics {
     rows: Family<ModelLabels, Counter>,
     batch_rows: HistogramFamily<ModelLabels>,
     inference_seconds: HistogramFamily<ModelLabels>,
+    model_loads: Family<LoadLabels, Counter>,
+    models_loaded: Gauge,
+    model_load_failures: Gauge,
 }
 
 impl Default for Metrics {
@@ -95,8 +104,25 @@ impl Metrics {
             "Time spent running the model, by model",
             inference_seconds.clone(),
         );
+        let model_loads = Family::<LoadLabels, Counter>::default();
+        registry.register(
+            "model_loads",
+            "Model files loaded (outcome=loaded) or refused (outcome=failed), at start-up and on reload",
+            model_loads.clone(),
+        );
+        let models_loaded = Gauge::default();
+        registry.register("models_loaded", "Models being served", models_loaded.clone());
+        let model_load_failures = Gauge::default();
+        registry.register(
+            "model_load_failures_standing",
+            "Model files whose last load failed and that have not changed since",
+            model_load_failures.clone(),
+        );
         Self {
             registry,
+            model_loads,
+            models_loaded,
+            model_load_failures,
             requests,
             request_seconds,
             in_flight,
@@ -114,6 +140,18 @@ impl Metrics {
         self.rows.get_or_create(&labels).inc_by(rows as u64);
         self.batch_rows.get_or_create(&labels).observe(rows as f64);
         self.inference_seconds.get_or_create(&labels).observe(inference.as_secs_f64());
+    }
+
+    /// Counts one attempt to load a model file.
+    pub fn record_model_load(&self, model: &str, loaded: bool) {
+        let outcome = if loaded { "loaded" } else { "failed" };
+        self.model_loads.get_or_create(&LoadLabels { model: model.to_owned(), outcome }).inc();
+    }
+
+    /// How many models serve and how many files stand failed.
+    pub fn set_model_counts(&self, loaded: usize, failed: usize) {
+        self.models_loaded.set(i64::try_from(loaded).unwrap_or(i64::MAX));
+        self.model_load_failures.set(i64::try_from(failed).unwrap_or(i64::MAX));
     }
 
     /// One more request is being answered.

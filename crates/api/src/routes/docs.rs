@@ -2,13 +2,20 @@
 //! itself (Swagger UI's files are compiled in; nothing loads from elsewhere).
 //!
 //! The document is generated from the same route list as the router, then
-//! given real examples from the model cards and the list of model names.
+//! given real examples from the model cards and the list of model names —
+//! of the models loaded when it is asked for, since they change on reload.
+
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::error::ApiError;
+use crate::extract::ApiJson;
 use crate::model::Registry;
 use crate::state::AppState;
 
@@ -49,7 +56,8 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
     doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer", "description": "The server's API_KEY, when it has one"}});
 
     let names: Vec<String> = registry.names();
-    let default = registry.default_model();
+    let example_name =
+        registry.default_model().map_or_else(|| names.first().cloned(), |m| Some(m.card().name.clone()));
     let single = |model: &crate::model::LoadedModel| -> Map<String, Value> {
         model
             .card()
@@ -80,8 +88,8 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
 
     let paths = doc["paths"].as_object_mut().ok_or_else(|| anyhow::anyhow!("the document has no paths"))?;
     for (path, examples) in [
-        ("/predict", single(default)),
-        ("/predict/batch", batch(default)),
+        ("/predict", registry.default_model().map(|m| single(m)).unwrap_or_default()),
+        ("/predict/batch", registry.default_model().map(|m| batch(m)).unwrap_or_default()),
         ("/models/{name}/predict", all(&single)),
         ("/models/{name}/predict/batch", all(&batch)),
     ] {
@@ -102,8 +110,7 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
         for operation in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
             for param in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
                 if param["name"] == "name" && param["in"] == "path" {
-                    param["schema"] =
-                        json!({"type": "string", "enum": names, "example": default.card().name});
+                    param["schema"] = json!({"type": "string", "enum": names, "example": example_name});
                 }
             }
         }
@@ -111,10 +118,39 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
     Ok(doc)
 }
 
-/// `/openapi.json` and `/docs` (Swagger UI, vendored, with the online validator off).
-pub(super) fn router(doc: Value) -> Router<AppState> {
-    SwaggerUi::new(DOCS_PATH)
-        .external_url_unchecked(OPENAPI_PATH, doc)
-        .config(Config::default().validator_url("none").try_it_out_enabled(true))
-        .into()
+/// `/openapi.json` (made for the models loaded now, and kept until they
+/// change) and `/docs` (Swagger UI, vendored, with the online validator off).
+pub(super) fn router(spec: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let made = Arc::new(Made { spec, last: Mutex::new(None) });
+    let docs: Router<AppState> = SwaggerUi::new(DOCS_PATH)
+        .config(Config::new([OPENAPI_PATH]).validator_url("none").try_it_out_enabled(true))
+        .into();
+    docs.route(OPENAPI_PATH, get(move |State(state): State<AppState>| async move { made.document(&state) }))
+}
+
+/// The generated document, and the last one enriched, for the registry it was made from.
+struct Made {
+    spec: utoipa::openapi::OpenApi,
+    last: Mutex<Option<(Arc<Registry>, Arc<Value>)>>,
+}
+
+impl Made {
+    fn document(&self, state: &AppState) -> Result<ApiJson<Arc<Value>>, ApiError> {
+        let registry = state.models.current();
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*last {
+            Some((made_for, doc)) if Arc::ptr_eq(made_for, &registry) => Ok(ApiJson(doc.clone())),
+            _ => {
+                let doc = Arc::new(enrich(&self.spec, &registry)?);
+                *last = Some((registry, doc.clone()));
+                Ok(ApiJson(doc))
+            }
+        }
+    }
+}
+
+/// Checks that the document can be made (every path it enriches exists), so
+/// a route renamed without its docs fails at start-up, not on a request.
+pub(super) fn check(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> anyhow::Result<()> {
+    enrich(spec, registry).map(drop)
 }

@@ -2,6 +2,7 @@
 
 use api_types::{Health, Readiness};
 use axum::extract::State;
+use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,18 +19,29 @@ async fn health() -> ApiJson<Health> {
     ApiJson(Health { status: "ok".to_owned() })
 }
 
-/// Every model is loaded: models load before the listener serves, so answering means ready.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Models are loaded and predictions can be served", body = Readiness)))]
-async fn ready(State(state): State<AppState>) -> ApiJson<Readiness> {
-    ApiJson(Readiness {
-        status: "ready".to_owned(),
-        models: state.registry.names(),
-        default_model: state.registry.default_name().to_owned(),
-    })
+/// Ready when the default model is loaded (models load before the listener
+/// serves); lists every model loaded and every file that failed.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "The default model is loaded and predictions can be served", body = Readiness),
+    (status = 503, description = "The default model is not loaded; the body says what is and what failed", body = Readiness),
+))]
+async fn ready(State(state): State<AppState>) -> (StatusCode, ApiJson<Readiness>) {
+    let registry = state.models.current();
+    let ready = registry.default_model().is_some();
+    let body = Readiness {
+        status: if ready { "ready" } else { "default model not loaded" }.to_owned(),
+        models: registry.names(),
+        default_model: registry.default_name().to_owned(),
+        failures: registry.failures(),
+    };
+    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, ApiJson(body))
 }
 
 /// Readiness under the FastAPI peer's path, so its clients and load scripts work unchanged.
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "Same as /readyz", body = Readiness)))]
-async fn ready_alias(state: State<AppState>) -> ApiJson<Readiness> {
+#[utoipa::path(get, path = "/health", tag = "health", responses(
+    (status = 200, description = "Same as /readyz", body = Readiness),
+    (status = 503, description = "Same as /readyz", body = Readiness),
+))]
+async fn ready_alias(state: State<AppState>) -> (StatusCode, ApiJson<Readiness>) {
     ready(state).await
 }

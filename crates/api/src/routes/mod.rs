@@ -2,6 +2,7 @@
 //! one OpenAPI document from the same list, with the layers every request
 //! passes through.
 
+mod admin;
 mod answers;
 mod docs;
 mod explain;
@@ -48,17 +49,18 @@ pub fn api_router(
     let (routes, spec) = OpenApiRouter::with_openapi(docs::base())
         .merge(health::router())
         .merge(models::router())
+        .merge(admin::router(&state))
         .merge(predict::router(&state))
         .merge(explain::router(&state))
         .merge(metrics::router())
         .merge(v2::router(&state))
         .split_for_parts();
-    let doc = docs::enrich(&spec, &state.registry)?;
+    docs::check(&spec, &state.models.current())?;
     let exchange = Arc::new(Exchange::new(state.metrics.clone(), state.request_timeout));
 
     let mut router = routes
         .merge(extra)
-        .merge(docs::router(doc))
+        .merge(docs::router(spec))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(options.body_limit))

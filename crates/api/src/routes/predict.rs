@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answers;
-use super::models::NamedModel;
+use super::models::{DefaultModel, NamedModel};
 use super::spreadsheet;
 use crate::auth::require_api_key;
 use crate::error::ApiError;
@@ -38,6 +38,8 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(predict_batch_default))
         .routes(routes!(predict))
         .routes(routes!(predict_batch))
+        .routes(routes!(predict_version))
+        .routes(routes!(predict_batch_version))
         .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
 }
@@ -89,14 +91,16 @@ pub(super) enum RequestProblems {
     responses(
         (status = 200, description = "The prediction", body = PredictResponse<'static>),
         RequestProblems,
+        (status = 404, description = "The default model is not loaded (its file failed or was removed); the detail says why and lists the loaded models", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn predict_default(
     State(state): State<AppState>,
+    DefaultModel(model): DefaultModel,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    predict_one(&state.metrics, state.registry.default_model().clone(), &body).await
+    predict_one(&state.metrics, model, &body).await
 }
 
 /// One row for a named model.
@@ -130,11 +134,15 @@ async fn predict(
     responses(
         (status = 200, description = "One prediction per row, in order: JSON, or (for a CSV request, unless Accept asks for JSON) the file as sent with `label` and `p_<class>`, or `value`, columns added", content((BatchPredictResponse<'static> = "application/json"), (String = "text/csv"))),
         RequestProblems,
+        (status = 404, description = "The default model is not loaded (its file failed or was removed); the detail says why and lists the loaded models", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Every problem, located by row index, or by line and column in a CSV file (at most 50 listed)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn predict_batch_default(State(state): State<AppState>, body: BatchBody) -> Result<Response, ApiError> {
-    let model = state.registry.default_model().clone();
+async fn predict_batch_default(
+    State(state): State<AppState>,
+    DefaultModel(model): DefaultModel,
+    body: BatchBody,
+) -> Result<Response, ApiError> {
     predict_many(&state, model, body).await
 }
 
@@ -158,6 +166,56 @@ async fn predict_batch(
     body: BatchBody,
 ) -> Result<Response, ApiError> {
     predict_many(&state, model, body).await
+}
+
+/// One row for one version of a model.
+#[utoipa::path(
+    post,
+    path = "/models/{name}/versions/{version}/predict",
+    tag = "predictions",
+    params(
+        ("name" = String, Path, description = "The model's name"),
+        ("version" = String, Path, description = "One of the versions `GET /models/{name}` lists"),
+    ),
+    request_body(content = Instance, description = "One value per feature of that version"),
+    responses(
+        (status = 200, description = "The prediction, with the version that made it", body = PredictResponse<'static>),
+        RequestProblems,
+        (status = 404, description = "No such model or version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn predict_version(
+    state: State<AppState>,
+    model: NamedModel,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    predict(state, model, body).await
+}
+
+/// A batch for one version of a model.
+#[utoipa::path(
+    post,
+    path = "/models/{name}/versions/{version}/predict/batch",
+    tag = "predictions",
+    params(
+        ("name" = String, Path, description = "The model's name"),
+        ("version" = String, Path, description = "One of the versions `GET /models/{name}` lists"),
+    ),
+    request_body(content((BatchRequest = "application/json"), (String = "text/csv")), description = "As for `/models/{name}/predict/batch`"),
+    responses(
+        (status = 200, description = "One prediction per row, in order", content((BatchPredictResponse<'static> = "application/json"), (String = "text/csv"))),
+        RequestProblems,
+        (status = 404, description = "No such model or version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem, located", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn predict_batch_version(
+    state: State<AppState>,
+    model: NamedModel,
+    body: BatchBody,
+) -> Result<Response, ApiError> {
+    predict_batch(state, model, body).await
 }
 
 /// A batch's body: JSON, or a CSV file streamed as it arrives.

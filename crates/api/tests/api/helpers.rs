@@ -140,12 +140,12 @@ impl TestApp {
         Reply { status, www_authenticate, retry_after, allow_origin, allow, content_type, request_id, body }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         let response = self.client.get(format!("{}{path}", self.address)).send().await.expect("GET failed");
         Self::reply(response).await
     }
 
-    async fn post_json(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Reply {
         let response =
             self.client.post(format!("{}{path}", self.address)).json(body).send().await.expect("POST failed");
         Self::reply(response).await

@@ -11,6 +11,7 @@ mod limits;
 mod models;
 mod openapi;
 mod predict;
+mod reload;
 mod spreadsheet;
 mod startup;
 mod tabular;

@@ -140,13 +140,18 @@ fn a_missing_default_model_fails_listing_the_available_ones() {
 }
 
 #[test]
-fn a_model_file_without_a_card_fails() {
+fn a_model_file_without_a_card_is_served_from_what_its_graph_declares() {
     let tmp = iris_copy(|_| {});
     fs::remove_file(tmp.path().join("iris/card.toml")).expect("rm");
 
-    let err = load_error(tmp.path());
+    let registry = Registry::load(tmp.path(), "iris").expect("a cardless model loads");
 
-    assert!(err.contains("has model.onnx but no card.toml"), "{err}");
+    let model = registry.get("iris").expect("iris");
+    assert_eq!(model.status().card_source, api_types::CardSource::Inferred);
+    assert_eq!(model.card().classes, ["0", "1", "2"], "the classifier's own labels");
+    let names: Vec<&str> = model.card().features.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["f0", "f1", "f2", "f3"], "the columns of its one matrix input");
+    assert!(model.card().features.iter().all(|f| f.min.is_none() && f.max.is_none()), "no ranges");
 }
 
 /// The shipped iris graph, decoded, to be broken in one way.

@@ -201,7 +201,7 @@ async fn metadata_health_and_readiness_answer_as_the_clients_read_them() {
     assert_eq!(app.get_v2("/health/ready").await.body, json!({"ready": true}));
     assert_eq!(app.get_v2("/models/wine/ready").await.body, json!({"name": "wine", "ready": true}));
     let server = app.get_v2("").await.body;
-    assert_eq!(server["extensions"], json!(["binary_tensor_data"]));
+    assert_eq!(server["extensions"], json!(["binary_tensor_data", "model_repository"]));
     let cancer = app.get_v2("/models/cancer/versions/1.0.0").await.body;
     assert_eq!(cancer["platform"], "onnx");
     assert_eq!(cancer["inputs"], json!([{"name": "input", "datatype": "FP32", "shape": [-1, 30]}]));

@@ -5,6 +5,7 @@
 //! errors are the protocol's `{"error": "…"}`.
 
 mod framing;
+mod repository;
 mod wire;
 
 use std::borrow::Cow;
@@ -33,7 +34,7 @@ use crate::model::{LoadedModel, ModelOutput};
 use crate::state::AppState;
 
 /// What `GET /v2` says the server implements.
-const EXTENSIONS: [&str; 1] = ["binary_tensor_data"];
+const EXTENSIONS: [&str; 2] = ["binary_tensor_data", "model_repository"];
 
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let open = OpenApiRouter::new()
@@ -49,7 +50,12 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(infer_version))
         .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
-    open.merge(guarded)
+    let operated = OpenApiRouter::new()
+        .routes(routes!(repository::index))
+        .routes(routes!(repository::load))
+        .routes(routes!(repository::unload))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+    open.merge(guarded).merge(operated)
 }
 
 /// The protocol's error answers, for the OpenAPI document.
@@ -118,16 +124,21 @@ async fn ready() -> ApiJson<Ready> {
         (status = 404, description = "No such model", body = ErrorBody),
     )
 )]
-async fn model_metadata(NamedModel(model): NamedModel) -> ApiJson<ModelMetadata> {
-    ApiJson(metadata(&model))
+async fn model_metadata(
+    State(state): State<AppState>,
+    NamedModel(model): NamedModel,
+) -> ApiJson<ModelMetadata> {
+    let mut answer = metadata(&model);
+    answer.versions = state.models.current().versions(&model.card().name);
+    ApiJson(answer)
 }
 
-/// A model's metadata, in one version (the card's).
+/// A model's metadata, in one version.
 #[utoipa::path(
     get,
     path = "/v2/models/{name}/versions/{version}",
     tag = "open inference protocol",
-    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "The card's version")),
+    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "One of the versions its metadata lists")),
     responses(
         (status = 200, description = "Model metadata", body = ModelMetadata),
         (status = 404, description = "No such model or version", body = ErrorBody),
@@ -157,7 +168,7 @@ async fn model_ready(NamedModel(model): NamedModel) -> ApiJson<ModelReady> {
     get,
     path = "/v2/models/{name}/versions/{version}/ready",
     tag = "open inference protocol",
-    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "The card's version")),
+    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "One of the versions its metadata lists")),
     responses(
         (status = 200, description = "Ready", body = ModelReady),
         (status = 404, description = "No such model or version", body = ErrorBody),
@@ -194,7 +205,7 @@ async fn infer(
     post,
     path = "/v2/models/{name}/versions/{version}/infer",
     tag = "open inference protocol",
-    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "The card's version")),
+    params(("name" = String, Path, description = "The model's name"), ("version" = String, Path, description = "One of the versions its metadata lists")),
     request_body(content = InferRequest, description = "Inputs: the graph's matrix input, or one per feature"),
     responses(
         (status = 200, description = "The outputs", content((InferResponse<'static> = "application/json"), (InferResponse<'static> = "application/octet-stream"))),

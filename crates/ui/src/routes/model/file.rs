@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
 
-use super::model_card;
+use super::model_details;
 use super::view::{number, percent};
 use crate::api_client::ApiClientError;
 use crate::assets::STYLESHEET_PATH;
@@ -50,8 +50,9 @@ async fn template(
 ) -> Result<Response, UiError> {
     let back = format!("/models/{name}");
     let card =
-        model_card(&state, &name, &request_id, || UiError::ApiUnavailable { retry_url: back, attempt: 0 })
-            .await?;
+        model_details(&state, &name, &request_id, || UiError::ApiUnavailable { retry_url: back, attempt: 0 })
+            .await?
+            .card;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = card.features.iter().map(|f| f.name.as_str()).collect();
     let _ = writer.write_record(&header);
@@ -87,11 +88,12 @@ async fn predict_file(
         .await
         .map_err(|()| UiError::UploadTooLarge { limit: state.upload_limit, back: back.clone() })?;
     let form = read_form(Request::from_parts(parts, Body::from(upload)), &state).await;
-    let card = model_card(&state, &name, &request_id, || UiError::ApiUnavailable {
+    let card = model_details(&state, &name, &request_id, || UiError::ApiUnavailable {
         retry_url: back.clone(),
         attempt: 0,
     })
-    .await?;
+    .await?
+    .card;
     let (file_name, csv, action) = match form {
         Ok(form) => form,
         Err(notice) => {

@@ -3,13 +3,14 @@
 //! GET, so every result has a URL that can be shared and bookmarked. This
 //! module reads the request and asks the API; `view` shapes the page.
 
+mod card;
 mod file;
 mod view;
 mod why;
 
 use std::collections::HashMap;
 
-use api_types::{FeatureValue, Instance, ModelCard, Policy};
+use api_types::{FeatureValue, Instance, ModelCard, ModelDetails, Policy};
 use axum::Router;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -27,7 +28,10 @@ use crate::state::AppState;
 const RESERVED_PREFIX: char = '_';
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/models/{name}", get(show_form)).merge(file::router())
+    Router::new()
+        .route("/models/{name}", get(show_form))
+        .route("/models/{name}/card", get(card::show_card))
+        .merge(file::router())
 }
 
 async fn show_form(
@@ -43,8 +47,10 @@ async fn show_form(
         attempt: params.attempt,
     };
 
-    let card = model_card(&state, &name, &request_id, unavailable).await?;
+    let details = model_details(&state, &name, &request_id, unavailable).await?;
+    let card = details.card;
     let mut page = ModelPage::for_card(&card, &params.values);
+    page.show_status(&details.status);
 
     if params.submitted() {
         // Values that are not numbers are flagged here; the rest still go to
@@ -97,16 +103,16 @@ async fn show_form(
     Ok((status, page::render(&page)?))
 }
 
-/// The card of the model `name`; a 404 page listing the real ones if there
-/// is none, `unavailable()` if the API does not answer.
-async fn model_card(
+/// The card and status of the model `name`; a 404 page listing the real
+/// ones if there is none, `unavailable()` if the API does not answer.
+async fn model_details(
     state: &AppState,
     name: &str,
     request_id: &str,
     unavailable: impl FnOnce() -> UiError,
-) -> Result<ModelCard, UiError> {
+) -> Result<ModelDetails, UiError> {
     match state.api.model(name, request_id).await {
-        Ok(details) => Ok(details.card),
+        Ok(details) => Ok(details),
         Err(ApiClientError::NotFound) => {
             let models = match state.api.list_models(request_id).await {
                 Ok(list) => {

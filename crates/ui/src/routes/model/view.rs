@@ -40,6 +40,10 @@ pub(super) struct ModelPage {
     why: Option<WhyView>,
     charts: Vec<Chart>,
     what_if_space: String,
+    /// The model was dropped in with no card: say the form was inferred.
+    inferred: bool,
+    /// A newer file of this model failed to load: which, why.
+    load_error: Option<(String, String)>,
 }
 
 /// One form control.
@@ -166,7 +170,15 @@ impl ModelPage {
             why: None,
             charts: Vec::new(),
             what_if_space: String::new(),
+            inferred: false,
+            load_error: None,
         }
+    }
+
+    /// Notes what the API says about the model's files: an inferred card, a failed reload.
+    pub(super) fn show_status(&mut self, status: &api_types::ModelStatus) {
+        self.inferred = status.card_source == api_types::CardSource::Inferred;
+        self.load_error = status.last_error.as_ref().map(|e| (e.file.clone(), e.reason.clone()));
     }
 
     /// Whether the page shows input problems.
@@ -270,8 +282,9 @@ impl ModelPage {
             }
             Prediction::Regression(r) => {
                 let output = card.output.as_ref();
-                let range = output.filter(|o| o.max > o.min).map(|o| {
+                let range = output.and_then(|o| Some((o, o.min?, o.max?))).filter(|(_, lo, hi)| hi > lo).map(|(o, lo, hi)| {
                     let v = f64::from(r.value);
+                    let o = Seen { unit: &o.unit, min: lo, max: hi };
                     let unit = if o.unit.is_empty() { String::new() } else { format!(" {}", o.unit) };
                     let note = if v < o.min {
                         format!("Below every value seen in training ({}–{}{unit}).", number(o.min), number(o.max))
@@ -400,6 +413,13 @@ pub(super) fn number(v: f64) -> String {
     let digits = if v == 0.0 { 0 } else { (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize };
     let s = format!("{v:.digits$}");
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+}
+
+/// A regressor's output range seen in training, when the card gives it.
+struct Seen<'a> {
+    unit: &'a str,
+    min: f64,
+    max: f64,
 }
 
 #[cfg(test)]
