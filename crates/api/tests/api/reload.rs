@@ -258,14 +258,23 @@ impl SteadyLoad {
         }
     }
 
-    async fn stop(self) -> (usize, Vec<String>, Vec<String>) {
+    /// Stops the clients, asserts every request was answered 200, and
+    /// gives the distinct answers in the order they came.
+    async fn stop_with_none_failed(self) -> Vec<String> {
         self.stop.store(true, Ordering::Relaxed);
         for task in self.tasks {
             task.await.expect("client task");
         }
         let failed = self.failed.lock().expect("lock").clone();
-        let answers = self.answers.lock().expect("lock").clone();
-        (self.ok.load(Ordering::Relaxed), failed, answers)
+        let ok = self.ok.load(Ordering::Relaxed);
+        assert!(
+            failed.is_empty(),
+            "{} of {} requests failed: {:?}",
+            failed.len(),
+            ok + failed.len(),
+            &failed[..failed.len().min(5)]
+        );
+        self.answers.lock().expect("lock").clone()
     }
 }
 
@@ -285,15 +294,8 @@ async fn a_corrupt_replacement_under_steady_load_fails_no_request_and_the_old_mo
     let models =
         eventually(&app, "/models", |r| r.body["failures"].as_array().is_some_and(|f| !f.is_empty())).await;
     load.wait_for(200).await;
-    let (ok, failed, answers) = load.stop().await;
+    let answers = load.stop_with_none_failed().await;
 
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        ok + failed.len(),
-        &failed[..failed.len().min(5)]
-    );
     assert_eq!(answers.len(), 1, "the answer never changed: {answers:?}");
     assert_eq!(app.post_predict(&iris_row()).await.body["probabilities"], before["probabilities"]);
     let failure = &models.body["failures"][0];
@@ -336,15 +338,8 @@ async fn a_good_new_file_under_steady_load_changes_the_answers_with_no_failed_re
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     load.wait_for(200).await;
-    let (ok, failed, _) = load.stop().await;
+    load.stop_with_none_failed().await;
 
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        ok + failed.len(),
-        &failed[..failed.len().min(5)]
-    );
     let models = app.get_models().await;
     assert_eq!(models.body["failures"], json!([]));
 }
