@@ -22,12 +22,12 @@ fn start_binary() -> Running {
 
 fn start_binary_with(env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_api"))
-        .envs(env.iter().copied())
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
         .env("MODELS_DIR", models_dir())
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -208,4 +208,43 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < until, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The status line of `GET path` on the API at `port`.
+fn status_of(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.lines().next().map(str::to_owned)
+}
+
+#[test]
+fn sighup_reloads_the_models_directory_when_nothing_watches_it() {
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let iris = tmp.path().join("iris");
+    std::fs::create_dir(&iris).expect("mkdir");
+    for file in ["model.onnx", "card.toml"] {
+        std::fs::copy(models_dir().join("iris").join(file), iris.join(file)).expect("copy");
+    }
+    let dir = tmp.path().to_str().expect("utf8 path");
+    let mut api = start_binary_with(&[("MODELS_DIR", dir), ("MODELS_WATCH", "off")]);
+    let zoo = models_dir().join("../crates/onnx-ml/tests/zoo/iris_forest_default_op17.onnx");
+    std::fs::copy(zoo, tmp.path().join("forest.onnx")).expect("copy");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        status_of(api.port, "/models/forest").as_deref(),
+        Some("HTTP/1.1 404 Not Found"),
+        "not watched"
+    );
+
+    let status = Command::new("kill").args(["-HUP", &api.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+
+    wait_until("the model is served", || {
+        status_of(api.port, "/models/forest").as_deref() == Some("HTTP/1.1 200 OK")
+    });
+    send_sigterm(&api.child);
+    assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
 }

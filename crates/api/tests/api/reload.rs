@@ -126,6 +126,11 @@ async fn cardless_files_dropped_in_are_served_within_seconds_and_match_onnxrunti
     let took = started.elapsed();
 
     assert!(took < Duration::from_secs(10), "served after {took:?}");
+    let doc = app.get("/openapi.json").await.body;
+    let names = &doc["paths"]["/models/{name}/predict"]["post"]["parameters"][0]["schema"]["enum"];
+    assert_eq!(names, &json!(["forest", "iris", "penguin-rf"]), "the document lists what is loaded now");
+    let v2 = app.get_v2("/models/penguin-rf").await;
+    assert_eq!(v2.body["inputs"][4], json!({"name": "island", "datatype": "BYTES", "shape": [-1, 1]}));
     assert_eq!(details.body["status"]["card_source"], "inferred");
     assert_eq!(details.body["classes"], json!(["Adelie", "Chinstrap", "Gentoo"]));
     let island = &details.body["features"][4];
