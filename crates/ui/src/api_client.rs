@@ -23,12 +23,23 @@ const FILE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A refused or unroutable connection should fail fast, not use the whole timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Why the API gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Outage {
+    /// Refused, timed out, or a 5xx: asleep, starting or failing.
+    #[error("{0}")]
+    Down(String),
+    /// A 503 with Retry-After: it answers, but is at its limit of predictions at once.
+    #[error("busy (503 with Retry-After)")]
+    Busy,
+}
+
 /// What went wrong talking to the API, named for what the UI shows.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiClientError {
-    /// Refused, timed out, or answered 5xx: most likely asleep or restarting.
+    /// Refused, timed out, or answered 5xx: asleep or restarting, or busy.
     #[error("the prediction service is not responding: {0}")]
-    Unavailable(String),
+    Unavailable(Outage),
     /// 401: the API wants a key we do not have (or have wrong): a deployment mistake.
     #[error("the prediction service rejected our API key: set API_KEY to the API's key")]
     Unauthorized,
@@ -222,7 +233,7 @@ impl ApiClient {
             .header("x-request-id", request_id)
             .send()
             .await
-            .map_err(|e| ApiClientError::Unavailable(describe(&e)))?;
+            .map_err(|e| ApiClientError::Unavailable(Outage::Down(describe(&e))))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -241,7 +252,15 @@ impl ApiClient {
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiClientError::Unreadable(problem(response).await?))
             }
-            s if s.is_server_error() => Err(ApiClientError::Unavailable(format!("answered {s}"))),
+            // A 503 with Retry-After: up, but shedding load.
+            StatusCode::SERVICE_UNAVAILABLE
+                if response.headers().contains_key(reqwest::header::RETRY_AFTER) =>
+            {
+                Err(ApiClientError::Unavailable(Outage::Busy))
+            }
+            s if s.is_server_error() => {
+                Err(ApiClientError::Unavailable(Outage::Down(format!("answered {s}"))))
+            }
             s => Err(ApiClientError::Unexpected(format!("answered {s}"))),
         }
     }

@@ -48,13 +48,15 @@ pub enum UiError {
         /// The model page to go back to.
         back: String,
     },
-    /// 503: the API did not answer in time, refused, or failed.
+    /// 503: the API did not answer in time, refused, or failed, or is busy.
     #[error("the prediction service is not responding")]
     ApiUnavailable {
         /// The same page with the user's input, to try again.
         retry_url: String,
         /// Which automatic retry this is (0 for the first try).
         attempt: u32,
+        /// It answered that it is at its limit (a 503 with Retry-After).
+        busy: bool,
     },
     /// 500: our fault; logged, never shown.
     #[error(transparent)]
@@ -78,6 +80,17 @@ pub struct ErrorPage {
 }
 
 impl UiError {
+    /// An unavailable-API error told why: a busy API gets the "busy" page.
+    #[must_use]
+    pub fn during(self, outage: &crate::api_client::Outage) -> Self {
+        match self {
+            Self::ApiUnavailable { retry_url, attempt, .. } => {
+                Self::ApiUnavailable { retry_url, attempt, busy: *outage == crate::api_client::Outage::Busy }
+            }
+            other => other,
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Self::ModelNotFound { .. } | Self::PageNotFound => StatusCode::NOT_FOUND,
@@ -121,7 +134,18 @@ impl UiError {
                 page.title = "Page not found".to_owned();
                 page.message = "There is nothing at this address. Start from the list of models.".to_owned();
             }
-            Self::ApiUnavailable { retry_url, attempt } => {
+            Self::ApiUnavailable { retry_url, attempt, busy: true } => {
+                page.title = "The prediction service is busy".to_owned();
+                page.retry_url = Some(retry_url.clone());
+                page.message = format!(
+                    "Too many predictions are running right now. This page will try again in {RETRY_SECONDS} \
+                     seconds, keeping what you entered."
+                );
+                if *attempt < MAX_RETRIES {
+                    page.refresh_url = Some(with_attempt(retry_url, attempt + 1));
+                }
+            }
+            Self::ApiUnavailable { retry_url, attempt, busy: false } => {
                 page.title = "The prediction service is not responding".to_owned();
                 page.retry_url = Some(retry_url.clone());
                 if *attempt < MAX_RETRIES {
@@ -173,12 +197,18 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(err) => tracing::error!(error = format!("{err:#}"), "page failed"),
-            Self::ApiUnavailable { attempt, .. } => {
-                tracing::warn!(attempt, "prediction service unavailable")
+            Self::ApiUnavailable { attempt, busy, .. } => {
+                tracing::warn!(attempt, busy, "prediction service unavailable");
             }
             Self::ModelNotFound { .. } | Self::PageNotFound | Self::UploadTooLarge { .. } => {}
         }
         let mut response = self.status().into_response();
+        if matches!(self, Self::ApiUnavailable { busy: true, .. }) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(u64::from(RETRY_SECONDS)),
+            );
+        }
         response.extensions_mut().insert(self.page());
         response
     }
@@ -194,8 +224,10 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
     };
     page.request_id = request_id;
     let status = response.status();
+    // Headers the error set (Retry-After) stay; the body becomes the page.
+    let headers = std::mem::take(response.headers_mut());
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, headers, Html(html)).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "error page failed to render");
             (status, "The page could not be shown.").into_response()

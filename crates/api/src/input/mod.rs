@@ -33,9 +33,8 @@ pub enum BodyError {
     TooLarge,
 }
 
-/// Cases per property test: proptest's 256 by default; `FUZZ_CASES` raises
-/// it for a soak (`.ci/run` runs one).
+/// Cases per property test (`FUZZ_CASES`, default 256).
 #[cfg(test)]
 pub(crate) fn fuzz_cases() -> u32 {
-    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    service::fuzz::cases()
 }

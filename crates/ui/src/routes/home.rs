@@ -43,8 +43,9 @@ async fn show_home(
 ) -> Result<Html<String>, UiError> {
     let list = match state.api.list_models(&request_id).await {
         Ok(list) => list,
-        Err(ApiClientError::Unavailable(_)) => {
-            return Err(UiError::ApiUnavailable { retry_url: "/".to_owned(), attempt: 0 });
+        Err(ApiClientError::Unavailable(outage)) => {
+            return Err(UiError::ApiUnavailable { retry_url: "/".to_owned(), attempt: 0, busy: false }
+                .during(&outage));
         }
         Err(other) => {
             return Err(UiError::Internal(anyhow::Error::new(other).context("Failed to list the models")));

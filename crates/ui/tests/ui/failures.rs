@@ -172,3 +172,36 @@ async fn card_text_from_the_api_is_escaped_never_run() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_overloaded_api_gets_the_busy_page_with_retry_after_and_the_input_kept() {
+    let ui = crate::helpers::spawn_stack_with(|api| api.max_concurrent_predictions = 1, |_| {}).await;
+    // Take the API's one prediction permit: a request whose body never ends.
+    let addr = ui.api_url.trim_start_matches("http://").to_owned();
+    let mut held = std::net::TcpStream::connect(&addr).expect("connect");
+    std::io::Write::write_all(
+        &mut held,
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .expect("write");
+    let metrics = format!("{}/metrics", ui.api_url);
+    let started = std::time::Instant::now();
+    loop {
+        let text = reqwest::get(&metrics).await.expect("metrics").text().await.expect("text");
+        if text.lines().any(|l| l == "http_requests_in_flight 2") {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the held request never arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let page =
+        ui.get_model_with("iris", "sepal_length=5.1&sepal_width=3.5&petal_length=1.4&petal_width=0.2").await;
+
+    assert_eq!(page.status, 503);
+    assert_eq!(page.header("retry-after"), ui::error::RETRY_SECONDS.to_string());
+    assert!(page.text("h1").contains("busy"), "{}", page.text("h1"));
+    let retry = page.attr("a.button, a[href*='_retry']", "href").unwrap_or_default();
+    assert!(retry.contains("sepal_length=5.1"), "the retry keeps the input: {retry}");
+    drop(held);
+}

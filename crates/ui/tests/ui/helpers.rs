@@ -42,29 +42,33 @@ pub(crate) async fn spawn_stack() -> TestUi {
 
 /// Starts the real API requiring `api_key` (if any), and the UI sending `ui_key` (if any).
 pub(crate) async fn spawn_stack_with_keys(api_key: Option<&str>, ui_key: Option<&str>) -> TestUi {
-    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let mut settings = api::config::Settings::for_models_dir(models);
-    settings.api_key = api_key.map(|k| SecretString::from(k.to_owned()));
-    let api = api::startup::App::build(settings).await.expect("Failed to build the API");
-    let api_url = format!("http://127.0.0.1:{}", api.port());
-    tokio::spawn(api.run_until_stopped());
-    init_logs();
-    let mut settings = Settings::for_api(&api_url.parse().expect("API URL"));
-    settings.api_key = ui_key.map(|k| SecretString::from(k.to_owned()));
-    start(settings, &api_url).await
+    spawn_stack_with(
+        |api| api.api_key = api_key.map(|k| SecretString::from(k.to_owned())),
+        |ui| ui.api_key = ui_key.map(|k| SecretString::from(k.to_owned())),
+    )
+    .await
 }
 
 /// Starts the real API and a UI taking uploads of at most `upload_limit` bytes.
 pub(crate) async fn spawn_stack_with_upload_limit(upload_limit: u64) -> TestUi {
+    spawn_stack_with(|_| {}, |ui| ui.upload_limit_bytes = upload_limit).await
+}
+
+/// Starts the real API on the shipped models and the UI pointed at it, each
+/// with its settings changed by `api` and `ui`.
+pub(crate) async fn spawn_stack_with(
+    api: impl FnOnce(&mut api::config::Settings),
+    ui: impl FnOnce(&mut Settings),
+) -> TestUi {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let api = api::startup::App::build(api::config::Settings::for_models_dir(models))
-        .await
-        .expect("Failed to build the API");
-    let api_url = format!("http://127.0.0.1:{}", api.port());
-    tokio::spawn(api.run_until_stopped());
+    let mut settings = api::config::Settings::for_models_dir(models);
+    api(&mut settings);
+    let app = api::startup::App::build(settings).await.expect("Failed to build the API");
+    let api_url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
     init_logs();
     let mut settings = Settings::for_api(&api_url.parse().expect("API URL"));
-    settings.upload_limit_bytes = upload_limit;
+    ui(&mut settings);
     start(settings, &api_url).await
 }
 

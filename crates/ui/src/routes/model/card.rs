@@ -71,9 +71,12 @@ pub(super) async fn show_card(
     RequestId(request_id): RequestId,
 ) -> Result<Html<String>, UiError> {
     let retry_url = format!("/models/{name}/card");
-    let details =
-        model_details(&state, &name, &request_id, || UiError::ApiUnavailable { retry_url, attempt: 0 })
-            .await?;
+    let details = model_details(&state, &name, &request_id, || UiError::ApiUnavailable {
+        retry_url,
+        attempt: 0,
+        busy: false,
+    })
+    .await?;
     // The TOML is a convenience: an API without the route still shows the page.
     let card_toml = match state.api.card_toml(&name, &request_id).await {
         Ok(text) => Some(text),

@@ -49,10 +49,13 @@ async fn template(
     RequestId(request_id): RequestId,
 ) -> Result<Response, UiError> {
     let back = format!("/models/{name}");
-    let card =
-        model_details(&state, &name, &request_id, || UiError::ApiUnavailable { retry_url: back, attempt: 0 })
-            .await?
-            .card;
+    let card = model_details(&state, &name, &request_id, || UiError::ApiUnavailable {
+        retry_url: back,
+        attempt: 0,
+        busy: false,
+    })
+    .await?
+    .card;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = card.features.iter().map(|f| f.name.as_str()).collect();
     let _ = writer.write_record(&header);
@@ -91,6 +94,7 @@ async fn predict_file(
     let card = model_details(&state, &name, &request_id, || UiError::ApiUnavailable {
         retry_url: back.clone(),
         attempt: 0,
+        busy: false,
     })
     .await?
     .card;
@@ -100,7 +104,7 @@ async fn predict_file(
             return render(FilePage::new(&card, String::new()).with_notice(notice), StatusCode::BAD_REQUEST);
         }
     };
-    let unavailable = || UiError::ApiUnavailable { retry_url: back.clone(), attempt: 0 };
+    let unavailable = || UiError::ApiUnavailable { retry_url: back.clone(), attempt: 0, busy: false };
     let mut page = FilePage::new(&card, file_name.clone());
     if action == Action::Download {
         return match state.api.predict_file_as_csv(&card.name, csv.clone(), &request_id).await {
@@ -114,7 +118,7 @@ async fn predict_file(
             Err(ApiClientError::Unreadable(problem)) => {
                 render(page.with_notice(problem.detail), StatusCode::BAD_REQUEST)
             }
-            Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+            Err(ApiClientError::Unavailable(outage)) => Err(unavailable().during(&outage)),
             Err(other) => {
                 Err(UiError::Internal(anyhow::Error::new(other).context("Failed to predict a file")))
             }
@@ -133,7 +137,7 @@ async fn predict_file(
         Err(ApiClientError::Unreadable(problem)) => {
             render(page.with_notice(problem.detail), StatusCode::BAD_REQUEST)
         }
-        Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+        Err(ApiClientError::Unavailable(outage)) => Err(unavailable().during(&outage)),
         Err(other) => Err(UiError::Internal(anyhow::Error::new(other).context("Failed to predict a file"))),
     }
 }
@@ -164,7 +168,7 @@ async fn read_upload(body: Body, limit: usize) -> Result<Bytes, ()> {
 }
 
 /// The form's file (its name and bytes) and button; or what to tell the user.
-async fn read_form(request: Request, state: &AppState) -> Result<(String, Bytes, Action), String> {
+async fn read_form<S: Send + Sync>(request: Request, state: &S) -> Result<(String, Bytes, Action), String> {
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|_| "Upload the file with the form on the model's page.".to_owned())?;
@@ -377,6 +381,102 @@ fn sentence_case(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A browser's multipart body: the `file` part (when given), then the
+    /// `action` button (when given), each in the order a form sends them.
+    fn multipart(boundary: &str, file: Option<(&str, &[u8])>, action: Option<&str>) -> Vec<u8> {
+        let mut body = Vec::new();
+        if let Some((name, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        if let Some(action) = action {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        body
+    }
+
+    fn upload(boundary: &str, body: Vec<u8>) -> Request {
+        Request::builder()
+            .method("POST")
+            // Quoted, as a browser sends a boundary holding `?`, `/`, `:` or `=`.
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary=\"{boundary}\""))
+            .body(Body::from(body))
+            .expect("request")
+    }
+
+    const MESSAGES: [&str; 2] =
+        ["Upload the file with the form on the model's page.", "Choose a CSV file first."];
+
+    fn read(request: Request) -> Result<(String, Bytes, Action), String> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(read_form(request, &()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(service::fuzz::cases()))]
+
+        /// A well-formed upload of any content (CSV or not, any bytes, the
+        /// boundary's own dashes included): read back exactly, with the
+        /// button pressed.
+        #[test]
+        fn any_well_formed_upload_is_read_back_exactly(
+            boundary in "[0-9A-Za-z'()+_,./:=?-]{1,40}[0-9A-Za-z]",
+            name in "[a-z0-9 _.-]{1,20}",
+            content in proptest::collection::vec(proptest::num::u8::ANY, 0..2000),
+            action in proptest::option::of(proptest::sample::select(vec!["show", "download", "other"])),
+        ) {
+            // A part's content may not hold its own delimiter line.
+            proptest::prop_assume!(!content.windows(boundary.len() + 4).any(|w| w == format!("\r\n--{boundary}").as_bytes()));
+            let body = multipart(&boundary, Some((&name, &content)), action);
+            let got = read(upload(&boundary, body));
+            if content.is_empty() {
+                proptest::prop_assert_eq!(got, Err("Choose a CSV file first.".to_owned()));
+            } else {
+                let want = if action == Some("download") { Action::Download } else { Action::Show };
+                proptest::prop_assert_eq!(got, Ok((name, Bytes::from(content), want)));
+            }
+        }
+
+        /// A broken upload (cut short, bytes changed, or the wrong
+        /// boundary): no panic, and when refused, one of the page's messages
+        /// or a bounded one saying the upload could not be read.
+        #[test]
+        fn a_broken_upload_is_refused_with_a_short_message_never_a_panic(
+            content in proptest::collection::vec(proptest::num::u8::ANY, 1..500),
+            cut in proptest::num::usize::ANY,
+            flips in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 0..8),
+            header_boundary in proptest::option::of("[a-z]{1,12}"),
+        ) {
+            let boundary = "XyZ123";
+            let mut body = multipart(boundary, Some(("rows.csv", &content)), Some("download"));
+            for (at, byte) in flips {
+                let at = at % body.len();
+                body[at] = byte;
+            }
+            body.truncate(cut % (body.len() + 1));
+            let got = read(upload(header_boundary.as_deref().unwrap_or(boundary), body));
+            if let Err(message) = got {
+                let known = MESSAGES.contains(&message.as_str())
+                    || (message.starts_with("The upload could not be read: ") && message.len() < 300);
+                proptest::prop_assert!(known, "{message}");
+            }
+        }
+    }
 
     #[test]
     fn the_download_is_named_after_the_upload_in_safe_characters() {

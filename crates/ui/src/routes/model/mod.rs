@@ -45,6 +45,7 @@ async fn show_form(
     let unavailable = || UiError::ApiUnavailable {
         retry_url: uri.path_and_query().map_or_else(|| uri.path().to_owned(), ToString::to_string),
         attempt: params.attempt,
+        busy: false,
     };
 
     let details = model_details(&state, &name, &request_id, unavailable).await?;
@@ -82,7 +83,7 @@ async fn show_form(
             Err(ApiClientError::Unavailable(_)) if !local.is_empty() => {
                 page.show_problems(&card, &local, None)
             }
-            Err(ApiClientError::Unavailable(_)) => return Err(unavailable()),
+            Err(ApiClientError::Unavailable(outage)) => return Err(unavailable().during(&outage)),
             Err(ApiClientError::NotFound) => {
                 return Err(UiError::ModelNotFound { name, models: Vec::new() });
             }
@@ -122,7 +123,7 @@ async fn model_details(
             };
             Err(UiError::ModelNotFound { name: name.to_owned(), models })
         }
-        Err(ApiClientError::Unavailable(_)) => Err(unavailable()),
+        Err(ApiClientError::Unavailable(outage)) => Err(unavailable().during(&outage)),
         Err(other) => {
             Err(UiError::Internal(anyhow::Error::new(other).context("Failed to read the model card")))
         }
@@ -243,6 +244,126 @@ mod tests {
         assert!(parse_number("").is_err());
         assert_eq!(parse_number("5.1"), Ok(5.1));
         assert_eq!(parse_number("-2e-1"), Ok(-0.2));
+    }
+
+    /// The query string as a person would decode it: pairs split on `&`
+    /// and the first `=`, `+` a space, `%XX` a byte, text read as UTF-8
+    /// (lossily); the first value of each key kept, `_` keys the UI's own.
+    fn reference_parse(query: &str) -> (HashMap<String, String>, u32) {
+        let decode = |s: &str| {
+            let bytes = s.as_bytes();
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match bytes[i] {
+                    b'+' => out.push(b' '),
+                    b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(h), Some(l)) => {
+                            out.push((h * 16 + l) as u8);
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    },
+                    b => out.push(b),
+                }
+                i += 1;
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let (mut values, mut attempt) = (HashMap::new(), 0);
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let (k, v) = (decode(k), decode(v));
+            if k == "_retry" {
+                attempt = v.parse().unwrap_or(0);
+            } else if !k.starts_with('_') {
+                values.entry(k).or_insert(v);
+            }
+        }
+        (values, attempt)
+    }
+
+    fn fuzz_card() -> ModelCard {
+        let feature = |name: &str, categories: Option<Vec<String>>, missing: Policy| api_types::FeatureSpec {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            unit: String::new(),
+            description: String::new(),
+            min: None,
+            max: None,
+            step: None,
+            default: None,
+            choices: None,
+            categories,
+            missing,
+            unknown: Policy::Rejected,
+        };
+        ModelCard {
+            name: "m".to_owned(),
+            title: "m".to_owned(),
+            description: String::new(),
+            version: "1".to_owned(),
+            task: api_types::Task::Regression,
+            classes: Vec::new(),
+            onnx: api_types::OnnxIo {
+                input: None,
+                label_output: None,
+                probabilities_output: None,
+                value_output: None,
+            },
+            output: None,
+            features: vec![
+                feature("a", None, Policy::Rejected),
+                feature("b", None, Policy::Allowed),
+                feature("c", Some(vec!["x".to_owned(), "y".to_owned()]), Policy::Rejected),
+            ],
+            examples: Vec::new(),
+            provenance: api_types::Provenance::default(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(service::fuzz::cases()))]
+
+        /// Any query string (raw text with escapes, pluses and stray `%`s):
+        /// no panic, and the values and retry counter a person would read.
+        #[test]
+        fn any_query_string_parses_as_a_person_would_decode_it(
+            query in proptest::string::string_regex("([a-c_]{0,3}(=[-+%0-9a-fA-F.eEinf \\u{e9}x]{0,8})?&?){0,6}").expect("regex")
+        ) {
+            let params = Params::parse(&query);
+            let (values, attempt) = reference_parse(&query);
+            proptest::prop_assert_eq!(&params.values, &values);
+            proptest::prop_assert_eq!(params.attempt, attempt);
+        }
+
+        /// Whatever a form sends, every feature ends up exactly once: a
+        /// finite number, a category's text, a blank the model allows, or a
+        /// problem saying what to type; no panic.
+        #[test]
+        fn any_form_input_becomes_a_value_or_a_problem_for_every_feature(
+            a in "[-+0-9.eEinfNa \\t]{0,10}",
+            b in "[-+0-9.eE ]{0,6}",
+            c in "\\PC{0,6}",
+        ) {
+            let card = fuzz_card();
+            let values = HashMap::from([("a".to_owned(), a.clone()), ("b".to_owned(), b.clone()), ("c".to_owned(), c.clone())]);
+            let params = Params { values, attempt: 0 };
+            let (row, problems) = read_row(&card, &params);
+            for (name, raw) in [("a", &a), ("b", &b)] {
+                let raw = raw.trim();
+                let wanted = raw.parse::<f64>().ok().filter(|v| v.is_finite());
+                let flagged = problems.iter().any(|p| p.feature == name);
+                match row.get(name) {
+                    Some(FeatureValue::Number(v)) => proptest::prop_assert_eq!(Some(*v), wanted),
+                    Some(other) => proptest::prop_assert!(false, "{name} became {other:?}"),
+                    None if name == "b" && raw.is_empty() => proptest::prop_assert!(!flagged),
+                    None => proptest::prop_assert!(flagged && wanted.is_none(), "{name} = {raw:?} vanished"),
+                }
+            }
+            proptest::prop_assert_eq!(row.get("c"), Some(&FeatureValue::Text(c.trim().to_owned())));
+        }
     }
 
     #[test]
