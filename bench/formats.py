@@ -22,14 +22,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from serving import memory_mib, start, stop
+from serving import cpu_seconds, memory_mib, start, stop
 
 release, models, seconds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 kserve_python = sys.argv[4] if len(sys.argv) > 4 else None
 here = Path(__file__).resolve().parent
 API, UI, PEER = "127.0.0.1:18200", "127.0.0.1:18601", "127.0.0.1:18300"
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-TICKS = os.sysconf("SC_CLK_TCK")
 tmp = Path(tempfile.mkdtemp(prefix="bench-formats-"))
 
 
@@ -64,35 +63,6 @@ def v2_binary(data: list[list[float]]) -> tuple[bytes, int]:
                          "parameters": {"binary_data_output": True}}).encode()
     blob = b"".join(struct.pack("<4f", *r) for r in data)
     return header + blob, len(header)
-
-
-def tree(pid: int) -> list[int]:
-    """pid and every descendant (uvicorn workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    total = 0
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / TICKS
 
 
 def wrk(pid: int, url: str, body: Path, content_type: str | None, header_len: int | None,

@@ -167,3 +167,13 @@ if formats_path.exists():
           f"{fmt(f.get('csv_100000_s', 0) * 1000)} ms; the API's peak RSS {fmt(f.get('rss_peak_100000_mib'), 1)} MiB "
           f"(idle {fmt(f.get('rss_idle_mib'), 1)} MiB)")
     print()
+
+monitoring_path = results / "monitoring.json"
+if monitoring_path.exists():
+    m = json.loads(monitoring_path.read_text())
+    print("### Drift monitoring: what counting every row costs (MONITORING on ÷ off, interleaved)\n")
+    print("| route | on, requests per CPU-second | off | on ÷ off |")
+    print("|---|---:|---:|---:|")
+    for route, s in m["summary"].items():
+        print(f"| {route} | {fmt(s['on_per_cpu_s'])} | {fmt(s['off_per_cpu_s'])} | {s['on_over_off']:.3f} |")
+    print()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: our API against the FastAPI peer (same iris ONNX file,
 # interleaved A B A B on 127.0.0.1 with wrk), the hot path and in-process
-# ceiling (criterion), the UI under load, and our tree ensembles against
-# stock tract and onnxruntime. Prints a table; keeps everything under
+# ceiling (criterion), the UI under load, what drift monitoring costs, and
+# our tree ensembles against stock tract and onnxruntime. Prints a table;
+# keeps everything under
 # target/bench/results/<timestamp>/.
 #
 #   bash bench/run.sh            # about 10 minutes on 2 cores
@@ -57,6 +58,9 @@ if [ ! -x "$pinned_kserve/bin/python" ] || ! cmp -s bench/kserve.txt "$pinned_ks
   cp bench/kserve.txt "$pinned_kserve/requirements.txt"
 fi
 python3 bench/formats.py "$root/target/release" "$root/models" "$duration" "$pinned_kserve/bin/python" > "$results/formats.json"
+
+echo "== drift monitoring: on against off"
+python3 bench/monitoring.py "$root/target/release" "$root/models" "$duration" "$repeats" > "$results/monitoring.json"
 
 echo "== tree ensembles: ours, stock tract, onnxruntime"
 bash bench/trees.sh "$results"

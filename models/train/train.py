@@ -7,6 +7,7 @@ For each model this script writes, under models/<name>/:
   golden.json  - held-out rows with the outputs onnxruntime produced at export time, each with its
                  SHAP explanation (explain.py)
   background.csv - the training rows the API explains predictions against
+  reference.json - how the training rows and the model's answers on them are distributed (reference.py)
 
 Every dataset ships inside a package (scikit-learn, palmerpenguins,
 vega_datasets), so nothing is downloaded. Seeds are fixed and the exporter's
@@ -56,6 +57,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import explain  # models/train/explain.py
+import reference  # models/train/reference.py
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
 SEED = 42
@@ -424,10 +426,15 @@ def card_toml(spec: Spec, outputs: list[str], metrics: dict[str, float], example
     return "\n".join(lines) + "\n"
 
 
-def train_one(spec: Spec) -> None:
+def split_one(spec: Spec) -> tuple[np.ndarray, ...]:
+    """x, y and the split: x_tr, x_te, y_tr, y_te (reference.py rebuilds the training rows with it)."""
     x, y = spec.load()
     stratify = y if spec.task == "classification" else None
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=spec.test_size, random_state=SEED, stratify=stratify)
+    return x, y, *train_test_split(x, y, test_size=spec.test_size, random_state=SEED, stratify=stratify)
+
+
+def train_one(spec: Spec) -> None:
+    x, y, x_tr, x_te, y_tr, y_te = split_one(spec)
     model = spec.build()
     model.fit(x_tr, y_tr)
     spec.estimator_repr = repr(model).replace("\n", "").replace("  ", "")
@@ -511,6 +518,7 @@ def train_one(spec: Spec) -> None:
     )
     write_golden(target, spec.name, explainer, golden)
     write_background(target, feature_names, [[float(v) for v in row] for row in background])
+    reference.write(target, reference.api_rows(feature_names, x_tr), matrix_answers(spec, run_onnx(onx, x_tr)))
     shown = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("target_")}
     print(f"{spec.name}: {len(golden)} golden rows, outputs {names}, {shown}")
     print(f"  explained: {explainer}")
@@ -847,13 +855,17 @@ def check_frame(spec: FrameSpec, model: Pipeline, rows: pd.DataFrame, labels: np
     return [int(i) for i in np.flatnonzero(~same)]
 
 
-def train_frame(spec: FrameSpec) -> None:
+def split_frame(spec: FrameSpec) -> tuple[Any, ...]:
+    """x, y and the split: x_tr, x_te, y_tr, y_te, names_tr, names_te (reference.py rebuilds the training rows
+    with it)."""
     raw, y, row_names = spec.load()
     x = frame_features(spec.columns, raw)
     stratify = y if spec.task == "classification" else None
-    x_tr, x_te, y_tr, y_te, _, names_te = train_test_split(
-        x, y, row_names, test_size=spec.test_size, random_state=SEED, stratify=stratify
-    )
+    return x, y, *train_test_split(x, y, row_names, test_size=spec.test_size, random_state=SEED, stratify=stratify)
+
+
+def train_frame(spec: FrameSpec) -> None:
+    x, y, x_tr, x_te, y_tr, y_te, _, names_te = split_frame(spec)
     model = spec.build(spec.columns)
     model.fit(x_tr, y_tr)
     estimator = repr(model).replace("\n", "").replace("  ", "")
@@ -998,6 +1010,9 @@ def train_frame(spec: FrameSpec) -> None:
     )
     write_golden(target, spec.name, explainer, golden)
     write_background(target, feature_names, [[row[c.name] for c in spec.columns] for _, row in background.iterrows()])
+    tr_out = run_frame(onx, spec.columns, x_tr)
+    reference.write(target, reference.api_rows(feature_names, x_tr[feature_names].itertuples(index=False)),
+                    tr_out[names[1]] if spec.task == "classification" else tr_out[names[0]].reshape(-1))
     shown = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("target_")}
     ops = sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in onx.graph.node})
     print(f"{spec.name}: {len(golden)} golden rows ({len(golden) - n_test} blanked), outputs {names}, {shown}")

@@ -373,3 +373,44 @@ async fn an_operator_drops_in_a_cardless_model_then_a_broken_update_and_the_ui_s
     browser.screenshot("ui-load-error").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_operator_reads_which_feature_drifted_on_the_monitoring_page_at_phone_width() {
+    let stack = spawn_stack().await;
+    let client = reqwest::Client::new();
+    // 200 flowers whose petals are 2 cm longer than any in training.
+    let rows: Vec<Value> = (0..200)
+        .map(|i| {
+            let f = f64::from(i % 10) / 10.0;
+            serde_json::json!({"sepal_length": 5.0 + f, "sepal_width": 3.0 + f / 2.0, "petal_length": 7.5 + f, "petal_width": 1.0 + f})
+        })
+        .collect();
+    let reply = client
+        .post(format!("{}/models/iris/predict/batch", stack.api))
+        .json(&serde_json::json!({ "instances": rows }))
+        .send()
+        .await
+        .expect("batch");
+    assert_eq!(reply.status(), 200);
+
+    let browser = Browser::start(Scripts::Disabled).await;
+    browser.client.goto(&format!("{}/models/iris", stack.ui)).await.expect("open");
+    browser.client.find(Locator::LinkText("Monitoring")).await.expect("link").click().await.expect("click");
+
+    let first = text(&browser, "section.drift:not(:first-of-type) h3, h2 + section.drift h3").await;
+    assert!(first.starts_with("Petal length"), "the most drifted feature comes first: {first}");
+    assert!(first.contains("significant drift"), "{first}");
+    let badges = browser.client.find_all(Locator::Css(".psi-significant")).await.expect("badges");
+    assert!(!badges.is_empty());
+    browser.client.set_window_size(360, 900).await.expect("phone width");
+    let overflow: Value = browser
+        .client
+        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+        .await
+        .expect("layout");
+    assert_eq!(overflow, Value::Bool(false), "the monitoring page scrolls sideways at 360 px");
+    browser.screenshot("ui-monitoring-phone").await;
+    browser.client.set_window_size(1200, 1600).await.expect("desktop width");
+    browser.screenshot("ui-monitoring").await;
+    browser.close().await;
+}

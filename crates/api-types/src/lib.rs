@@ -7,6 +7,7 @@
 
 mod card;
 mod explain;
+mod monitoring;
 mod predict;
 mod problem;
 mod status;
@@ -19,6 +20,7 @@ pub use card::{
 pub use explain::{
     BatchExplainResponse, Contribution, Curve, CurvePoint, ExplainResponse, Explanation, WhatIfResponse,
 };
+pub use monitoring::{BinShare, DriftReading, FeatureDrift, Monitoring, PredictionDrift};
 pub use predict::{
     BatchPredictResponse, BatchRequest, ClassPrediction, Instance, PredictResponse, Prediction, Predictions,
     Probabilities, RegressionPrediction,

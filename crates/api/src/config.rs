@@ -43,6 +43,11 @@ pub struct Settings {
     #[arg(long, env = "MODELS_WATCH", value_enum, default_value_t = Watch::Events)]
     pub models_watch: Watch,
 
+    /// Count every predicted row into its model's reference bins (models
+    /// shipping reference.json) for drift monitoring; counters only, no values kept.
+    #[arg(long, env = "MONITORING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub monitoring: bool,
+
     /// Milliseconds between two looks at MODELS_DIR when polling.
     #[arg(long, env = "MODELS_POLL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub models_poll_ms: u64,

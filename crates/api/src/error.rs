@@ -67,6 +67,15 @@ pub enum ApiError {
         /// Why.
         reason: String,
     },
+    /// 409: the model exists but is not monitored for drift (no reference
+    /// profile, or monitoring is off).
+    #[error("model {model:?} is not monitored")]
+    NotMonitored {
+        /// The model.
+        model: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// 409: the model exists but cannot be explained (no background rows,
     /// or a graph no exact method covers).
     #[error("model {model:?} cannot be explained")]
@@ -133,7 +142,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotExplainable { .. } => StatusCode::CONFLICT,
+            Self::NotExplainable { .. } | Self::NotMonitored { .. } => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -188,6 +197,12 @@ impl ApiError {
                     if available.len() == 1 { "" } else { "s" },
                     available.join(", ")
                 ),
+                vec![],
+            ),
+            Self::NotMonitored { model, reason } => (
+                "not-monitored",
+                "The model is not monitored for drift",
+                format!("model {model:?} predicts but its drift is not measured: {reason}"),
                 vec![],
             ),
             Self::NotExplainable { model, reason } => (

@@ -11,6 +11,7 @@ pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod monitor;
 pub mod request_scope;
 pub mod routes;
 pub mod startup;

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::model::{Repository, watch};
+use crate::model::{LoadOptions, Repository, watch};
 use crate::routes::{RouterOptions, api_router};
 use crate::state::AppState;
 
@@ -46,6 +46,7 @@ impl App {
                 settings.models_dir.clone(),
                 settings.default_model.clone(),
                 settings.strict_models,
+                LoadOptions { monitoring: settings.monitoring },
                 metrics.clone(),
             )
             .await?,

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use api_types::{
-    BatchPredictResponse, ExplainResponse, Instance, ModelDetails, ModelList, PredictResponse, Problem,
-    WhatIfResponse,
+    BatchPredictResponse, ExplainResponse, Instance, ModelDetails, ModelList, Monitoring, PredictResponse,
+    Problem, WhatIfResponse,
 };
 use axum::body::Bytes;
 use reqwest::StatusCode;
@@ -52,9 +52,10 @@ pub enum ApiClientError {
     /// 400 or 413: the API could not read the input at all (a malformed or too large file).
     #[error("the prediction service could not read the input")]
     Unreadable(Problem),
-    /// 409: the model predicts but cannot explain (no background rows); the reason.
-    #[error("the prediction service cannot explain this model")]
-    NotExplainable(Problem),
+    /// 409: the model predicts, but not this (an explanation without
+    /// background rows, drift without a reference profile); the reason.
+    #[error("the prediction service declines this for the model")]
+    Declined(Problem),
     /// Anything else: a contract mismatch, logged as a bug.
     #[error("unexpected answer from the prediction service: {0}")]
     Unexpected(String),
@@ -163,6 +164,18 @@ impl ApiClient {
         self.send(self.http.post(self.url(&["models", name, "explain"])).json(row), request_id).await
     }
 
+    /// `GET /models/{name}/monitoring?window=…`: drift of the rows predicted in the window.
+    pub async fn monitoring(
+        &self,
+        name: &str,
+        window: &str,
+        request_id: &str,
+    ) -> Result<Monitoring, ApiClientError> {
+        let mut url = self.url(&["models", name, "monitoring"]);
+        url.query_pairs_mut().append_pair("window", window);
+        self.send(self.http.get(url), request_id).await
+    }
+
     /// `POST /models/{name}/what-if?features=…`: the explained output as each of `features` sweeps its range.
     pub async fn what_if(
         &self,
@@ -248,7 +261,7 @@ impl ApiClient {
             StatusCode::NOT_FOUND => Err(ApiClientError::NotFound),
             StatusCode::UNAUTHORIZED => Err(ApiClientError::Unauthorized),
             StatusCode::UNPROCESSABLE_ENTITY => Err(ApiClientError::Invalid(problem(response).await?)),
-            StatusCode::CONFLICT => Err(ApiClientError::NotExplainable(problem(response).await?)),
+            StatusCode::CONFLICT => Err(ApiClientError::Declined(problem(response).await?)),
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiClientError::Unreadable(problem(response).await?))
             }

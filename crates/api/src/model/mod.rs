@@ -12,6 +12,6 @@ mod watch;
 
 pub use graph::{Graph, Head, HeadOp, ModelOutput, best_class};
 pub use infer::to_toml;
-pub use registry::{LoadedModel, Registry, ScanReport};
+pub use registry::{LoadOptions, LoadedModel, Registry, ScanReport};
 pub use repository::Repository;
 pub use watch::{Watch, watch};

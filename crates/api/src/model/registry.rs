@@ -21,6 +21,7 @@ use super::infer;
 use super::source::{self, Fingerprint, Source, Version};
 use crate::explain::Explainer;
 use crate::input::{Cell, FeatureSchema, RowsBuilder, Wording, json_v1};
+use crate::monitor::Monitor;
 
 /// More background rows make explanations slower, not more exact.
 const MAX_BACKGROUND_ROWS: usize = 1000;
@@ -38,6 +39,8 @@ pub struct LoadedModel {
     graph: Graph,
     /// The explainer, or why the model cannot be explained.
     explainer: Result<Explainer, String>,
+    /// Drift monitoring, or why the model is not monitored.
+    monitor: Result<Monitor, String>,
     /// What was loaded, from where, and how it checked out.
     status: ModelStatus,
     key: String,
@@ -48,7 +51,7 @@ impl LoadedModel {
     /// Loads and checks one model version: card (read, merged over what the
     /// graph declares, or inferred), graph, explainer, a warm-up run and the
     /// golden rows. `root` is the models directory, for naming files.
-    pub(super) fn load(source: &Source, root: &Path) -> Result<Self> {
+    pub(super) fn load(source: &Source, root: &Path, options: LoadOptions) -> Result<Self> {
         let started = Instant::now();
         let fingerprint = source.fingerprint();
         let bytes =
@@ -70,11 +73,19 @@ impl LoadedModel {
                 Err(format!("it ships no {} of training rows to measure against", source::BACKGROUND_FILE))
             }
         };
+        let monitor = match (&source.reference, options.monitoring) {
+            (_, false) => Err("monitoring is off (MONITORING=false)".to_owned()),
+            (None, true) => Err(format!("it ships no {}", crate::monitor::REFERENCE_FILE)),
+            (Some(path), true) => Ok(Monitor::load(path, &card).with_context(|| {
+                format!("{} is not a reference profile of this model", relative(path, root))
+            })?),
+        };
         let mut model = Self {
             card,
             schema,
             graph,
             explainer,
+            monitor,
             status: ModelStatus {
                 version: String::new(),
                 versions: Vec::new(),
@@ -112,7 +123,7 @@ impl LoadedModel {
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let name = dir.file_name().and_then(|n| n.to_str()).context("the directory has no name")?;
         let root = dir.parent().unwrap_or(dir);
-        Self::load(&source::source_in(name, None, dir, None), root)
+        Self::load(&source::source_in(name, None, dir, None), root, LoadOptions::default())
     }
 
     /// Runs a row of the card's defaults once, so a graph that loads but
@@ -162,6 +173,11 @@ impl LoadedModel {
     /// The explainer, or why this model cannot be explained.
     pub fn explainer(&self) -> Result<&Explainer, &str> {
         self.explainer.as_ref().map_err(String::as_str)
+    }
+
+    /// Drift monitoring, or why this model is not monitored.
+    pub fn monitor(&self) -> Result<&Monitor, &str> {
+        self.monitor.as_ref().map_err(String::as_str)
     }
 
     /// What was loaded and how it checked out.
@@ -335,6 +351,19 @@ fn describe(e: crate::input::BodyError) -> String {
     }
 }
 
+/// How models are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Count predicted rows for drift monitoring (models with a reference profile).
+    pub monitoring: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { monitoring: true }
+    }
+}
+
 /// What one scan of the models directory did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanReport {
@@ -370,6 +399,7 @@ impl Registry {
         default_model: &str,
         previous: Option<&Self>,
         held: &BTreeSet<String>,
+        options: LoadOptions,
     ) -> Result<(Self, ScanReport)> {
         let found = source::discover(dir)?;
         let mut report = ScanReport::default();
@@ -396,7 +426,7 @@ impl Registry {
                 }
                 continue;
             }
-            match LoadedModel::load(src, dir) {
+            match LoadedModel::load(src, dir, options) {
                 Ok(model) => {
                     tracing::info!(model = %key, version = %model.version(), load_ms = model.status.load_ms, sha256 = %model.status.sha256, "model loaded");
                     report.loaded.push(key);
@@ -458,7 +488,8 @@ impl Registry {
     /// Loads every model under `dir`, refusing any failure: a file that does
     /// not load, no model at all, or no `default_model` among them.
     pub fn load(dir: &Path, default_model: &str) -> Result<Self> {
-        let (registry, report) = Self::scan(dir, default_model, None, &BTreeSet::new())?;
+        let (registry, report) =
+            Self::scan(dir, default_model, None, &BTreeSet::new(), LoadOptions::default())?;
         registry.refuse_failures(dir, &report)?;
         Ok(registry)
     }

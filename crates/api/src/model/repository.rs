@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::sync::Mutex;
 
-use super::registry::{Registry, ScanReport};
+use super::registry::{LoadOptions, Registry, ScanReport};
 use crate::metrics::Metrics;
 
 /// The models directory and what is loaded from it now.
@@ -25,6 +25,7 @@ pub struct Repository {
     /// scans skip until they are loaded again.
     reloads: Mutex<BTreeSet<String>>,
     metrics: Arc<Metrics>,
+    options: LoadOptions,
 }
 
 impl Repository {
@@ -35,12 +36,13 @@ impl Repository {
         dir: PathBuf,
         default_model: String,
         strict: bool,
+        options: LoadOptions,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
         let scan_dir = dir.clone();
         let name = default_model.clone();
         let (registry, report) = tokio::task::spawn_blocking(move || {
-            let (registry, report) = Registry::scan(&scan_dir, &name, None, &BTreeSet::new())?;
+            let (registry, report) = Registry::scan(&scan_dir, &name, None, &BTreeSet::new(), options)?;
             if strict {
                 registry.refuse_failures(&scan_dir, &report).context("STRICT_MODELS=true")?;
             }
@@ -62,6 +64,7 @@ impl Repository {
             current: ArcSwap::from_pointee(registry),
             reloads: Mutex::new(BTreeSet::new()),
             metrics,
+            options,
         };
         repository.count(&report);
         Ok(repository)
@@ -106,9 +109,10 @@ impl Repository {
     async fn scan_holding(&self, held: &BTreeSet<String>) -> Result<ScanReport> {
         let started = Instant::now();
         let previous = self.current();
-        let (dir, name, held) = (self.dir.clone(), self.default_model.clone(), held.clone());
+        let (dir, name, held, options) =
+            (self.dir.clone(), self.default_model.clone(), held.clone(), self.options);
         let (registry, report) =
-            tokio::task::spawn_blocking(move || Registry::scan(&dir, &name, Some(&previous), &held))
+            tokio::task::spawn_blocking(move || Registry::scan(&dir, &name, Some(&previous), &held, options))
                 .await
                 .context("the model-loading task failed")??;
         self.current.store(Arc::new(registry));

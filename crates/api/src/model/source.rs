@@ -41,6 +41,8 @@ pub(super) struct Source {
     pub golden: Option<PathBuf>,
     /// The background rows, if there are any.
     pub background: Option<PathBuf>,
+    /// The training rows' profile drift is measured against, if there is one.
+    pub reference: Option<PathBuf>,
 }
 
 impl Source {
@@ -55,7 +57,13 @@ impl Source {
     /// Size and modification time of every file it reads: a change in any of
     /// them means the model must be loaded again.
     pub(super) fn fingerprint(&self) -> Fingerprint {
-        let files = [Some(&self.onnx), self.card.as_ref(), self.golden.as_ref(), self.background.as_ref()];
+        let files = [
+            Some(&self.onnx),
+            self.card.as_ref(),
+            self.golden.as_ref(),
+            self.background.as_ref(),
+            self.reference.as_ref(),
+        ];
         Fingerprint(
             files
                 .into_iter()
@@ -112,6 +120,7 @@ pub(super) fn discover(dir: &Path) -> Result<Discovery> {
                     card: None,
                     golden: None,
                     background: None,
+                    reference: None,
                 });
             }
             continue;
@@ -187,6 +196,7 @@ pub(super) fn source_in(name: &str, version: Option<String>, dir: &Path, parent:
         card: find(CARD_FILE),
         golden: find(GOLDEN_FILE),
         background: find(BACKGROUND_FILE),
+        reference: find(crate::monitor::REFERENCE_FILE),
     }
 }
 

@@ -233,6 +233,10 @@ pub(super) async fn run(
         let output = model.graph().run(rows.clone())?;
         let classes = output.predicted_classes();
         let explanations = explainer.explain(model.graph(), model.schema(), &rows, &classes)?;
+        // An explained row is a predicted row: drift counts it (what-if curves are not).
+        if let Ok(monitor) = model.monitor() {
+            monitor.commit(monitor.tally(&rows), &output);
+        }
         Ok((output, explanations))
     };
     let span = tracing::Span::current();

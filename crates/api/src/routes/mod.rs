@@ -9,6 +9,7 @@ mod explain;
 mod health;
 mod metrics;
 mod models;
+mod monitoring;
 mod predict;
 mod spreadsheet;
 mod v2;
@@ -49,6 +50,7 @@ pub fn api_router(
     let (routes, spec) = OpenApiRouter::with_openapi(docs::base())
         .merge(health::router())
         .merge(models::router())
+        .merge(monitoring::router())
         .merge(admin::router(&state))
         .merge(predict::router(&state))
         .merge(explain::router(&state))

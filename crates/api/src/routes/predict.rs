@@ -293,7 +293,14 @@ pub(super) async fn infer(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelO
     let inline = rows.len() <= INLINE_MAX_ROWS;
     let run = move || {
         let started = Instant::now();
-        model.graph().run(rows).map(|output| (output, started.elapsed()))
+        // Counted for drift monitoring only once the model has answered.
+        let tally = model.monitor().ok().map(|m| m.tally(&rows));
+        let output = model.graph().run(rows)?;
+        let took = started.elapsed();
+        if let (Some(tally), Ok(monitor)) = (tally, model.monitor()) {
+            monitor.commit(tally, &output);
+        }
+        anyhow::Ok((output, took))
     };
     if inline {
         return Ok(run()?);

@@ -9,6 +9,7 @@ mod helpers;
 mod lifecycle;
 mod limits;
 mod models;
+mod monitoring;
 mod openapi;
 mod predict;
 mod reload;

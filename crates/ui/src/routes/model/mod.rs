@@ -5,6 +5,7 @@
 
 mod card;
 mod file;
+mod monitoring;
 mod view;
 mod why;
 
@@ -31,6 +32,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/models/{name}", get(show_form))
         .route("/models/{name}/card", get(card::show_card))
+        .route("/models/{name}/monitoring", get(monitoring::show_monitoring))
         .merge(file::router())
 }
 
@@ -62,7 +64,7 @@ async fn show_form(
         let answer = match state.api.explain(&card.name, &row, &request_id).await {
             Ok(explained) => Ok((explained.prediction, Some(explained.explanation))),
             // 404: an API from before explanations (the card was just found).
-            Err(ApiClientError::NotExplainable(_) | ApiClientError::NotFound) => {
+            Err(ApiClientError::Declined(_) | ApiClientError::NotFound) => {
                 state.api.predict(&card.name, &row, &request_id).await.map(|p| (p, None))
             }
             Err(e) => Err(e),
@@ -90,7 +92,7 @@ async fn show_form(
             Err(
                 other @ (ApiClientError::Unexpected(_)
                 | ApiClientError::Unauthorized
-                | ApiClientError::NotExplainable(_)
+                | ApiClientError::Declined(_)
                 | ApiClientError::Unreadable(_)),
             ) => {
                 return Err(UiError::Internal(
