@@ -23,6 +23,16 @@ async fn text(browser: &Browser, css: &str) -> String {
         .expect("text")
 }
 
+/// Fails when the page is wider than the window (at phone width, a page that scrolls sideways).
+async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
+    let overflow: Value = browser
+        .client
+        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+        .await
+        .expect("layout");
+    assert_eq!(overflow, Value::Bool(false), "{page} scrolls sideways");
+}
+
 async fn fill(browser: &Browser, id: &str, value: &str) {
     let input = browser
         .client
@@ -83,12 +93,7 @@ async fn a_visitor_picks_a_model_fills_the_form_and_reads_the_prediction() {
     browser.screenshot("ui-desktop").await;
     browser.client.set_window_size(360, 800).await.expect("phone width");
     browser.client.goto(url.as_str()).await.expect("reload");
-    let overflow: Value = browser
-        .client
-        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
-        .await
-        .expect("layout");
-    assert_eq!(overflow, Value::Bool(false), "the page scrolls sideways at 360 px");
+    assert_no_sideways_scroll(&browser, "the page").await;
     browser.screenshot("ui-phone").await;
     browser.close().await;
 }
@@ -346,12 +351,7 @@ async fn an_operator_drops_in_a_cardless_model_then_a_broken_update_and_the_ui_s
     let facts = text(&browser, "section[aria-labelledby=file-title] dl").await;
     assert!(facts.contains("SHA-256"), "{facts}");
     browser.client.set_window_size(360, 800).await.expect("phone width");
-    let overflow: Value = browser
-        .client
-        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
-        .await
-        .expect("layout");
-    assert_eq!(overflow, Value::Bool(false), "the card page scrolls sideways at 360 px");
+    assert_no_sideways_scroll(&browser, "the card page").await;
     browser.client.set_window_size(1200, 1400).await.expect("desktop width");
     browser.screenshot("ui-card").await;
 
@@ -403,12 +403,7 @@ async fn an_operator_reads_which_feature_drifted_on_the_monitoring_page_at_phone
     let badges = browser.client.find_all(Locator::Css(".psi-significant")).await.expect("badges");
     assert!(!badges.is_empty());
     browser.client.set_window_size(360, 900).await.expect("phone width");
-    let overflow: Value = browser
-        .client
-        .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
-        .await
-        .expect("layout");
-    assert_eq!(overflow, Value::Bool(false), "the monitoring page scrolls sideways at 360 px");
+    assert_no_sideways_scroll(&browser, "the monitoring page").await;
     browser.screenshot("ui-monitoring-phone").await;
     browser.client.set_window_size(1200, 1600).await.expect("desktop width");
     browser.screenshot("ui-monitoring").await;

@@ -155,6 +155,25 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
+    /// A numeric feature named (and labelled) `name` that takes any finite
+    /// number, none missing: the rest is for the caller to state.
+    pub fn number(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            unit: String::new(),
+            description: String::new(),
+            min: None,
+            max: None,
+            step: None,
+            default: None,
+            choices: None,
+            categories: None,
+            missing: Policy::Rejected,
+            unknown: Policy::Rejected,
+        }
+    }
+
     /// Whether the feature takes text categories rather than numbers.
     pub fn is_categorical(&self) -> bool {
         self.categories.is_some()

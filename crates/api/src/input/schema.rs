@@ -438,20 +438,7 @@ mod tests {
     use super::*;
 
     fn schema(missing: Policy, unknown: Policy) -> FeatureSchema {
-        let feature = |name: &str| FeatureSpec {
-            name: name.to_owned(),
-            label: name.to_owned(),
-            unit: String::new(),
-            description: String::new(),
-            min: None,
-            max: None,
-            step: None,
-            default: None,
-            choices: None,
-            categories: None,
-            missing,
-            unknown: Policy::Rejected,
-        };
+        let feature = |name: &str| FeatureSpec { missing, ..FeatureSpec::number(name) };
         let colour = FeatureSpec { categories: Some(vec!["red".to_owned()]), unknown, ..feature("colour") };
         FeatureSchema::from_card(&ModelCard {
             name: "m".to_owned(),

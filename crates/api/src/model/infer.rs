@@ -77,18 +77,8 @@ pub(super) fn card_from_graph(
 /// The features and, for a single matrix input, its name.
 fn features(signature: &Signature) -> Result<(Option<String>, Vec<FeatureSpec>)> {
     let number = |name: String, imputed: bool| FeatureSpec {
-        label: name.clone(),
-        name,
-        unit: String::new(),
-        description: String::new(),
-        min: None,
-        max: None,
-        step: None,
-        default: None,
-        choices: None,
-        categories: None,
         missing: if imputed { Policy::Allowed } else { Policy::Rejected },
-        unknown: Policy::Rejected,
+        ..FeatureSpec::number(&name)
     };
     match signature.inputs.as_slice() {
         [] => bail!("the graph has no input"),

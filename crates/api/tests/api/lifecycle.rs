@@ -14,6 +14,8 @@ struct Running {
     child: Child,
     port: u16,
     startup_ms: u64,
+    /// Every log line after `ready`.
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn start_binary() -> Running {
@@ -41,10 +43,16 @@ fn start_binary_with(env: &[(&str, &str)]) -> Running {
         .find(|event| event["message"] == "ready")
         .expect("the binary never logged ready");
     // Keep draining the logs so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().expect("logs").push(line);
+        }
+    });
     let addr: std::net::SocketAddr = ready["addr"].as_str().expect("addr").parse().expect("socket address");
     let startup_ms = ready["startup_ms"].as_u64().expect("startup_ms is logged");
-    Running { child, port: addr.port(), startup_ms }
+    Running { child, port: addr.port(), startup_ms, logs }
 }
 
 fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -247,4 +255,31 @@ fn sighup_reloads_the_models_directory_when_nothing_watches_it() {
     });
     send_sigterm(&api.child);
     assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
+}
+
+#[test]
+fn no_value_of_a_predicted_row_reaches_the_logs_even_at_debug_level() {
+    let mut api = start_binary_with(&[("RUST_LOG", "debug")]);
+    let row =
+        r#"{"sepal_length":6.54321,"sepal_width":3.04159,"petal_length":4.27183,"petal_width":1.61803}"#;
+    for path in ["/predict", "/models/iris/explain"] {
+        let mut stream = TcpStream::connect(("127.0.0.1", api.port)).expect("connect");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{row}",
+            row.len()
+        )
+        .expect("request");
+        assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
+    }
+    assert!(status_of(api.port, "/models/iris/monitoring").is_some_and(|s| s.contains("200")));
+    send_sigterm(&api.child);
+    assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
+    std::thread::sleep(Duration::from_millis(100));
+
+    let logs = api.logs.lock().expect("logs").join("\n");
+    assert!(logs.contains("answered"), "debug logs were written: {logs}");
+    for value in ["6.54321", "3.04159", "4.27183", "1.61803"] {
+        assert!(!logs.contains(value), "{value} is in the logs");
+    }
 }

@@ -288,18 +288,9 @@ mod tests {
 
     fn fuzz_card() -> ModelCard {
         let feature = |name: &str, categories: Option<Vec<String>>, missing: Policy| api_types::FeatureSpec {
-            name: name.to_owned(),
-            label: name.to_owned(),
-            unit: String::new(),
-            description: String::new(),
-            min: None,
-            max: None,
-            step: None,
-            default: None,
-            choices: None,
             categories,
             missing,
-            unknown: Policy::Rejected,
+            ..api_types::FeatureSpec::number(name)
         };
         ModelCard {
             name: "m".to_owned(),
