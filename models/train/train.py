@@ -25,9 +25,12 @@ Usage (from the repository root):
 """
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import json
 import math
+import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +68,27 @@ TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 INPUT_NAME = "input"
 # shap's explanations are checked against exact Shapley values (2^columns subsets) for heads this narrow.
 BRUTE_FORCE_COLUMNS = 13
+# Written into each card's provenance: the day of the run (SOURCE_DATE_EPOCH,
+# the reproducible-builds convention, fixes it) and the revision of this code
+# (with "+changes" when the models tree differs from that commit).
+TRAINED = datetime.datetime.fromtimestamp(
+    int(os.environ.get("SOURCE_DATE_EPOCH", datetime.datetime.now(datetime.timezone.utc).timestamp())),
+    datetime.timezone.utc,
+).date().isoformat()
+
+
+def code_version() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             check=True, cwd=MODELS_DIR).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], capture_output=True, text=True,
+                               check=True, cwd=MODELS_DIR).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+changes" if dirty else "")
+
+
+CODE_VERSION = code_version()
 
 
 @dataclass
@@ -411,6 +435,8 @@ def card_toml(spec: Spec, outputs: list[str], metrics: dict[str, float], example
         "[provenance]",
         f"dataset = {toml_str(spec.dataset)}",
         'script = "models/train/train.py"',
+        f"trained = {toml_str(TRAINED)}",
+        f"code_version = {toml_str(CODE_VERSION)}",
         f"estimator = {toml_str(spec.estimator_repr)}",
         f"train_rows = {n_train}",
         f"test_rows = {n_test}",
@@ -816,6 +842,8 @@ def frame_card_toml(spec: FrameSpec, outputs: list[str], classes: list[str], fac
         "[provenance]",
         f"dataset = {toml_str(spec.dataset)}",
         'script = "models/train/train.py"',
+        f"trained = {toml_str(TRAINED)}",
+        f"code_version = {toml_str(CODE_VERSION)}",
         f"estimator = {toml_str(estimator)}",
         f"train_rows = {n_train}",
         f"test_rows = {n_test}",

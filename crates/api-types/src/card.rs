@@ -230,6 +230,12 @@ pub struct Provenance {
     /// The script that trained and exported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+    /// When it was trained and exported (an ISO 8601 date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained: Option<String>,
+    /// The revision of the training code that made it (a git commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_version: Option<String>,
     /// The fitted estimator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimator: Option<String>,

@@ -103,6 +103,8 @@ fn card_page(details: &ModelDetails, card_toml: Option<String>) -> CardPage {
         ("Data set", prov.dataset.clone()),
         ("Estimator", prov.estimator.clone()),
         ("Training script", prov.script.clone()),
+        ("Trained", prov.trained.clone()),
+        ("Code version", prov.code_version.clone()),
         ("Training rows", prov.train_rows.map(|n| n.to_string())),
         ("Held-out rows", prov.test_rows.map(|n| n.to_string())),
         ("Random seed", prov.random_state.map(|n| n.to_string())),
