@@ -170,6 +170,14 @@ async fn card_text_from_the_api_is_escaped_never_run() {
             assert_eq!(page.select("#what-if a").len(), 2);
             assert!(page.text("#what-if").contains("<script>"), "a category, shown as text");
         }
+        // The card page and the monitoring page (this API has neither
+        // card.toml nor monitoring: the pages say so) escape the card too.
+        for path in ["/models/evil/card", "/models/evil/monitoring"] {
+            let page = ui.follow(path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            assert!(page.select("script").is_empty(), "{path}");
+            assert!(page.text("h1").contains("<script>"), "{path}: shown as text");
+        }
     }
 }
 
