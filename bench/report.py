@@ -102,7 +102,7 @@ if ort_path.exists():
         return e[1] / e[0] if e else None
 
     print("Stock tract scores rows one at a time (no batch speed-up), milliseconds each here, so it is "
-          "measured at batch 1 and that rate is shown for batch 1,024 too.\n")
+          "measured at batch 1 and that rate is shown for the larger batches too.\n")
     print("| model | batch | ours | stock tract | onnxruntime | ours ÷ stock | ours ÷ onnxruntime |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for model, per_batch in ort["rows_per_s"].items():
@@ -112,8 +112,11 @@ if ort_path.exists():
             if batch > 1 and s is None:
                 # Stock tract scores rows one by one: its batch-1 rate stands for any batch.
                 s = rps_at(model, 1, "stock tract")
-            print(f"| {model} | {batch} | {fmt(a)} | {fmt(s)} | {fmt(ort_rps)} | "
+            print(f"| {model} | {batch:,} | {fmt(a)} | {fmt(s)} | {fmt(ort_rps)} | "
                   f"{f'{a / s:.0f}×' if a and s else '–'} | {f'{a / ort_rps:.2f}×' if a else '–'} |")
+    loads = [(m, est.get((f"{m}/load", "ours"))) for m in ort["rows_per_s"]]
+    print("\nLoading, checking and optimizing each graph with our operators: "
+          + ", ".join(f"{m} {e[0] * 1e3:.1f} ms" for m, e in loads if e) + ".\n")
 
 formats_path = results / "formats.json"
 if formats_path.exists():

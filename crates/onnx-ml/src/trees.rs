@@ -2,7 +2,9 @@
 //! their ONNX attributes, the scores onnxruntime gives (base values, binary
 //! layouts, post transforms), and batches split across cores when that pays.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
@@ -10,10 +12,9 @@ use tract_onnx::tract_hir::internal::*;
 
 use crate::tensors::floats;
 
-use super::ensemble::{Aggregate, Mode, PostTransform, TreeAttributes, TreeEnsemble, transform_scores};
-
-/// Rows × trees below which a batch runs on the calling thread.
-const PARALLEL_WORK: usize = 8 * 1024;
+use super::ensemble::{
+    Aggregate, ChunkScores, Mode, PostTransform, TreeAttributes, TreeEnsemble, transform_scores,
+};
 
 /// The class labels a classifier answers with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -84,6 +85,20 @@ fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
 /// Rows walked together, tree by tree (see `TreeEnsemble::accumulate_block`).
 const BLOCK_ROWS: usize = 64;
 
+/// Rows × trees from which a batch's rows are split across cores.
+const PARALLEL_WORK: usize = 8 * 1024;
+
+/// Steps down the trees (rows × the trees' depths) from which a batch too
+/// small to split by rows is split by trees instead: below it, handing the
+/// work to another core costs more than it saves.
+const SPLIT_TREES_WORK: usize = 4 * 1024;
+
+/// Nodes (12 bytes each) from which an ensemble outgrows one core's cache
+/// (2 MiB of L2 on the machine measured): a row then mostly waits on memory,
+/// and two cores wait in parallel. Smaller ensembles stay on one core, where
+/// a row of 900 cached boosting trees was measured faster than split.
+const SPLIT_TREES_NODES: usize = 256 * 1024;
+
 /// What runs for each block of rows: their features, their outputs, the thread's scratch.
 type BlockFn<'a> = dyn Fn(&[f32], &mut [f32], &mut Scratch) + Sync + 'a;
 
@@ -91,47 +106,87 @@ type BlockFn<'a> = dyn Fn(&[f32], &mut [f32], &mut Scratch) + Sync + 'a;
 struct Scratch {
     scores: Vec<f32>,
     has: Vec<bool>,
+    spare: ChunkScores,
+    /// Score the block's trees on several cores (a small batch of a large ensemble).
+    split_trees: bool,
 }
 
-/// Cores to split a large batch over, read once: asking the OS every call
-/// reads cgroup files, which costs more than scoring a row.
-fn cores() -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
+impl Scratch {
+    /// The block's scores (`n_targets` per row) and which of them any leaf gave.
+    fn scores_of(
+        &mut self,
+        ensemble: &TreeEnsemble,
+        block: &[f32],
+        width: usize,
+    ) -> (&mut [f32], &mut [bool]) {
+        let len = block.len() / width.max(1) * ensemble.n_targets();
+        let (scores, has) = (&mut self.scores[..len], &mut self.has[..len]);
+        if self.split_trees {
+            // Each chunk of trees on whichever core is free, folded in order:
+            // the same bits as one core gives.
+            let chunks: Vec<ChunkScores> = (0..ensemble.n_chunks())
+                .into_par_iter()
+                .map(|chunk| {
+                    let mut out = ChunkScores::default();
+                    ensemble.chunk_scores(chunk, block, width, &mut out);
+                    out
+                })
+                .collect();
+            scores.fill(0.0);
+            has.fill(false);
+            for chunk in &chunks {
+                ensemble.fold(scores, has, chunk);
+            }
+        } else {
+            ensemble.accumulate_block(block, width, scores, has, &mut self.spare);
+        }
+        (scores, has)
+    }
 }
 
 /// Runs `per_block` over the rows of `input` (each `width` wide, each writing
-/// `out_width` outputs) in blocks of [`BLOCK_ROWS`], on several threads when
-/// the batch is large enough to pay for them.
+/// `out_width` outputs) in blocks of [`BLOCK_ROWS`]: the rows split across
+/// cores when the batch is large enough to pay for it, the trees when the
+/// batch is small but the ensemble large, otherwise on the calling thread.
 fn for_each_block(
     input: &[f32],
     width: usize,
     out: &mut [f32],
     out_width: usize,
-    (targets, work_per_row): (usize, usize),
+    ensemble: &TreeEnsemble,
     per_block: &BlockFn<'_>,
 ) {
+    let targets = ensemble.n_targets();
+    let rows = out.len() / out_width.max(1);
+    let threads = rayon::current_num_threads().min(8);
+    let split_rows = threads >= 2 && rows * ensemble.n_trees() >= PARALLEL_WORK && rows >= 2 * threads;
+    let split_trees = threads >= 2
+        && !split_rows
+        && rows <= BLOCK_ROWS
+        && ensemble.n_chunks() >= 2
+        && rows * ensemble.total_depth() >= SPLIT_TREES_WORK
+        && ensemble.n_nodes() >= SPLIT_TREES_NODES;
     let run = |inputs: &[f32], outputs: &mut [f32]| {
-        let mut scratch =
-            Scratch { scores: vec![0.0; BLOCK_ROWS * targets], has: vec![false; BLOCK_ROWS * targets] };
+        let mut scratch = Scratch {
+            scores: vec![0.0; BLOCK_ROWS * targets],
+            has: vec![false; BLOCK_ROWS * targets],
+            spare: ChunkScores::default(),
+            split_trees,
+        };
         for (rows, outs) in inputs.chunks(BLOCK_ROWS * width).zip(outputs.chunks_mut(BLOCK_ROWS * out_width))
         {
             per_block(rows, outs, &mut scratch);
         }
     };
-    let rows = out.len() / out_width.max(1);
-    let threads = cores();
-    if threads < 2 || rows * work_per_row < PARALLEL_WORK || rows < 2 * threads {
+    if !split_rows {
         run(input, out);
         return;
     }
     let per_thread = rows.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (inputs, outputs) in input.chunks(per_thread * width).zip(out.chunks_mut(per_thread * out_width))
-        {
-            scope.spawn(move || run(inputs, outputs));
-        }
-    });
+    input
+        .par_chunks(per_thread * width)
+        .zip(out.par_chunks_mut(per_thread * out_width))
+        .for_each(|(inputs, outputs)| run(inputs, outputs));
 }
 
 /// The input as contiguous f32 rows, checked wide enough for the ensemble.
@@ -373,11 +428,8 @@ impl EvalOp for TreeClassifier {
         let classes = self.n_classes();
         // Each row's scores, then its label index in a trailing slot.
         let mut out = vec![0.0f32; n * (classes + 1)];
-        let work = (classes, self.ensemble.n_trees());
-        for_each_block(&rows, width, &mut out, classes + 1, work, &|block, outs, scratch| {
-            let n = block.len() / width;
-            let (scores, has) = (&mut scratch.scores[..n * classes], &mut scratch.has[..n * classes]);
-            self.ensemble.accumulate_block(block, width, scores, has);
+        for_each_block(&rows, width, &mut out, classes + 1, &self.ensemble, &|block, outs, scratch| {
+            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
             for ((scores, has), out_row) in scores
                 .chunks_exact_mut(classes)
                 .zip(has.chunks_exact_mut(classes))
@@ -528,11 +580,8 @@ impl EvalOp for TreeRegressor {
         let (rows, n, width) = rows_of(&input, self.ensemble.n_features())?;
         let targets = self.ensemble.n_targets();
         let mut out = vec![0.0f32; n * targets];
-        let work = (targets, self.ensemble.n_trees());
-        for_each_block(&rows, width, &mut out, targets, work, &|block, outs, scratch| {
-            let n = block.len() / width;
-            let (scores, has) = (&mut scratch.scores[..n * targets], &mut scratch.has[..n * targets]);
-            self.ensemble.accumulate_block(block, width, scores, has);
+        for_each_block(&rows, width, &mut out, targets, &self.ensemble, &|block, outs, scratch| {
+            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
             for ((scores, has), out_row) in scores
                 .chunks_exact_mut(targets)
                 .zip(has.chunks_exact(targets))

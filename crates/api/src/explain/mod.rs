@@ -118,7 +118,8 @@ struct HeadExplainer {
 
 #[derive(Debug)]
 enum HeadModel {
-    Trees { forest: Forest, bias: Vec<f64> },
+    // Boxed: the trees are large and the linear weights small.
+    Trees { forest: Box<Forest>, bias: Vec<f64> },
     Linear(LinearWeights),
 }
 
@@ -255,15 +256,17 @@ fn head_explainer(
     let (model, rule, method, space) = match op {
         HeadOp::TreeRegressor(op) => {
             check_transform(op.post_transform(), &[PostTransform::None])?;
-            let forest =
-                Forest::new(op.ensemble().clone()).context("its trees take the min or max, not a sum")?;
+            let forest = Forest::new(op.ensemble().clone())
+                .map(Box::new)
+                .context("its trees take the min or max, not a sum")?;
             let bias = op.base_values().iter().map(|&b| f64::from(b)).collect();
             (HeadModel::Trees { forest, bias }, Rule::PerClass, Method::TreeInterventional, Space::Value)
         }
         HeadOp::TreeClassifier(op) => {
             let (rule, space) = tree_classifier_rule(op, classes)?;
-            let forest =
-                Forest::new(op.ensemble().clone()).context("its trees take the min or max, not a sum")?;
+            let forest = Forest::new(op.ensemble().clone())
+                .map(Box::new)
+                .context("its trees take the min or max, not a sum")?;
             let mut bias: Vec<f64> = op.base_values().iter().map(|&b| f64::from(b)).collect();
             if let Rule::Binary { target, .. } = rule {
                 // onnxruntime's binary case adds the first base value to the one score.
