@@ -114,9 +114,16 @@ if ort_path.exists():
                 s = rps_at(model, 1, "stock tract")
             print(f"| {model} | {batch:,} | {fmt(a)} | {fmt(s)} | {fmt(ort_rps)} | "
                   f"{f'{a / s:.0f}×' if a and s else '–'} | {f'{a / ort_rps:.2f}×' if a else '–'} |")
-    loads = [(m, est.get((f"{m}/load", "ours"))) for m in ort["rows_per_s"]]
-    print("\nLoading, checking and optimizing each graph with our operators: "
-          + ", ".join(f"{m} {e[0] * 1e3:.1f} ms" for m, e in loads if e) + ".\n")
+    print("\nLoading a graph, from the file to a plan ready to run (onnxruntime: creating its session):\n")
+    print("| model | ours (ms) | onnxruntime (ms) |")
+    print("|---|---:|---:|")
+    for m in ort["rows_per_s"]:
+        e = est.get((f"{m}/load", "ours"))
+        print(f"| {m} | {fmt(e[0] * 1e3 if e else None, 1)} | {fmt(ort.get('load_ms', {}).get(m), 1)} |")
+    cpu = ort.get("rows_per_cpu_s", {})
+    if cpu:
+        print("\nonnxruntime's rows per CPU-second (its threads together) at batch 1: "
+              + ", ".join(f"{m} {fmt(v.get('batch 1'))}" for m, v in cpu.items()) + ".\n")
 
 formats_path = results / "formats.json"
 if formats_path.exists():
