@@ -581,6 +581,13 @@ impl TreeEnsemble {
         self.trees_into(trees, rows, width, &mut out.scores[..len], &mut out.has[..len]);
     }
 
+    /// [`TreeEnsemble::chunk_scores`] into new room: for chunks scored on other threads.
+    pub(crate) fn chunk_scores_owned(&self, chunk: usize, rows: &[f32], width: usize) -> ChunkScores {
+        let mut out = ChunkScores::default();
+        self.chunk_scores(chunk, rows, width, &mut out);
+        out
+    }
+
     /// Folds a chunk's scores into the total so far, as the aggregate says.
     pub(crate) fn fold(&self, scores: &mut [f32], has: &mut [bool], chunk: &ChunkScores) {
         for (((s, h), &p), &ph) in scores.iter_mut().zip(has.iter_mut()).zip(&chunk.scores).zip(&chunk.has) {
@@ -1132,14 +1139,8 @@ mod tests {
                         e.accumulate(row, &mut alone, &mut alone_has);
                         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                         assert_eq!(bits(&alone), bits(got), "row {r} alone");
-                        let chunks: Vec<ChunkScores> = (0..e.n_chunks())
-                            .rev()
-                            .map(|c| {
-                                let mut out = ChunkScores::default();
-                                e.chunk_scores(c, row, width, &mut out);
-                                out
-                            })
-                            .collect();
+                        let chunks: Vec<ChunkScores> =
+                            (0..e.n_chunks()).rev().map(|c| e.chunk_scores_owned(c, row, width)).collect();
                         let (mut folded, mut folded_has) = (vec![0.0; targets], vec![false; targets]);
                         for chunk in chunks.iter().rev() {
                             e.fold(&mut folded, &mut folded_has, chunk);

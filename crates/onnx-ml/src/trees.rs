@@ -126,11 +126,7 @@ impl Scratch {
             // the same bits as one core gives.
             let chunks: Vec<ChunkScores> = (0..ensemble.n_chunks())
                 .into_par_iter()
-                .map(|chunk| {
-                    let mut out = ChunkScores::default();
-                    ensemble.chunk_scores(chunk, block, width, &mut out);
-                    out
-                })
+                .map(|chunk| ensemble.chunk_scores_owned(chunk, block, width))
                 .collect();
             scores.fill(0.0);
             has.fill(false);
