@@ -9,14 +9,12 @@ Prints JSON: each run, and the ratio on ÷ off of the medians.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from serving import cpu_seconds, start, stop
+from serving import start, stop, wrk
 
 release, models = Path(sys.argv[1]), sys.argv[2]
 seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -43,14 +41,9 @@ def run(monitoring: str, route: str) -> dict:
     api = start([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
                 {"RUST_LOG": "warn", "MONITORING": monitoring}, f"http://127.0.0.1:{PORT}/readyz")
     path, file = ROUTES[route]
-    before = cpu_seconds(api.pid)
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", LUA, f"http://127.0.0.1:{PORT}{path}"],
-                         capture_output=True, text=True, check=True,
-                         env=dict(os.environ, BODY_FILE=file, CONTENT_TYPE="application/json"))
-    cpu = cpu_seconds(api.pid) - before
+    result, cpu = wrk(api.pid, ["-t2", "-c32", f"-d{seconds}s", "-s", LUA, f"http://127.0.0.1:{PORT}{path}"],
+                      {"BODY_FILE": file, "CONTENT_TYPE": "application/json"})
     stop(api)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("WRK_JSON "))
-    result = json.loads(line.removeprefix("WRK_JSON "))
     return {"monitoring": monitoring, "route": route, "requests": result["requests"],
             "errors_status": result["errors_status"], "per_cpu_s": result["requests"] / cpu}
 

@@ -2,7 +2,7 @@
 
 Usage: python3 bench/report.py target/bench/results/<stamp>
 Reads the peer's bench.py summary (api/summary.json), criterion's estimates
-under target/criterion/, ui.json and ort.json. Stdlib only.
+under target/criterion/, ui.json, floor.json and ort.json. Stdlib only.
 """
 import json
 import os
@@ -91,6 +91,22 @@ if ui_path.exists():
         ("ui_rss_idle_mib", "UI RSS idle (MiB)"), ("ui_rss_after_load_mib", "UI RSS after load (MiB)"),
     ]:
         print(f"| {label} | {ui.get(key)} |")
+    print()
+
+floor_path = results / "floor.json"
+if floor_path.exists():
+    fl = json.loads(floor_path.read_text())
+    print(f"### The HTTP floor: ours against a bare axum app (same axum, hyper, tokio), wrk -t1 -c32, "
+          f"{fl['repeats']} interleaved runs, medians\n")
+    print("| exchange | server | req/s | req per CPU-second | p99 (ms) |")
+    print("|---|---|---:|---:|---:|")
+    for kind, label in (("post", "POST /predict (iris)"), ("get", "GET health")):
+        row = fl["summary"][kind]
+        for server in ("ours", "floor"):
+            print(f"| {label} | {server} | {fmt(row[server + '_per_s'])} | {fmt(row[server + '_per_cpu_s'])} | "
+                  f"{row[server + '_p99_us'] / 1000:.2f} |")
+        print(f"| {label} | ours ÷ floor | {row['per_s_ratio']:.2f}× | {row['per_cpu_s_ratio']:.2f}× | "
+              f"{row['p99_ratio']:.2f}× |")
     print()
 
 ort_path = results / "ort.json"

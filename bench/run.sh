@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark: our API against the FastAPI peer (same iris ONNX file,
-# interleaved A B A B on 127.0.0.1 with wrk), the hot path and in-process
+# interleaved A B A B on 127.0.0.1 with wrk), the HTTP floor (a bare axum
+# app beside ours), the hot path and in-process
 # ceiling (criterion), the UI under load, what drift monitoring costs, and
 # our tree ensembles against stock tract and onnxruntime. Prints a table;
 # keeps everything under
@@ -24,6 +25,7 @@ fi
 
 echo "== building (release)"
 cargo build --release --locked -p api -p ui
+cargo build --release --locked -p api --example floor
 
 echo "== the Python peer, copied somewhere writable"
 rm -rf "$out/peer"
@@ -41,6 +43,9 @@ PEER_VENV_BIN="$root/$out/peer-venv/bin" BASE_URL=http://127.0.0.1:18000 \
   python3 "$out/peer/bench.py" --servers uvicorn1,gunicorn2 --with-peer \
     --cmd "$root/target/release/api --host 127.0.0.1 --port 18000 --models-dir $root/models" \
     --name rust-api --repeats "$repeats" --duration "$duration" --out "$root/$results/api"
+
+echo "== the HTTP floor: ours against a bare axum app, interleaved"
+(cd bench && python3 floor.py "$root/target/release" "$root/models" "$duration" "$repeats") > "$results/floor.json"
 
 echo "== hot path and in-process ceiling (criterion)"
 cargo bench --locked -p api --bench hot_path -- --warm-up-time 1 --measurement-time 3 --noplot \

@@ -2,6 +2,7 @@
 stop it, and read its memory and CPU time from /proc. Stdlib only; 127.0.0.1 only."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -72,3 +73,13 @@ def cpu_seconds(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total / TICKS
+
+
+def wrk(pid: int, args: list[str], env: dict) -> tuple[dict, float]:
+    """Runs wrk with `args` (a script of ours that prints a WRK_JSON line) and
+    `env` added: its summary, and the CPU seconds service `pid` spent meanwhile."""
+    before = cpu_seconds(pid)
+    out = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True, env=dict(os.environ, **env))
+    cpu = cpu_seconds(pid) - before
+    line = next(l for l in out.stdout.splitlines() if l.startswith("WRK_JSON "))
+    return json.loads(line.removeprefix("WRK_JSON ")), cpu

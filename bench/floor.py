@@ -1,0 +1,69 @@
+"""The HTTP floor: our API against the simplest axum app doing the same
+exchange (crates/api/examples/floor.rs: same axum, hyper and tokio, no
+middleware, a fixed answer), loaded by the same wrk (1 thread, 32
+connections), interleaved A B A B, on POST /predict (iris, one row) and on
+the health GET. Requests per second, per CPU-second of the server (from
+/proc) and p99, and the ratios ours ÷ floor. 127.0.0.1 only.
+
+Usage: python3 bench/floor.py <release dir> <models dir> [seconds] [repeats]
+Prints JSON: each run, and the medians and ratios.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from serving import start, stop, wrk
+
+release, models = Path(sys.argv[1]), sys.argv[2]
+seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+PORT = 18800
+ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+HERE = Path(__file__).parent
+
+with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    json.dump(ROW, f)
+    BODY = f.name
+
+SERVERS = {
+    "ours": ([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
+             {"RUST_LOG": "warn"}, "/readyz", {"post": "/predict", "get": "/healthz"}),
+    "floor": ([str(release / "examples" / "floor"), str(PORT)], {}, "/health", {"post": "/predict", "get": "/health"}),
+}
+
+
+def run(server: str, kind: str) -> dict:
+    cmd, env, ready, paths = SERVERS[server]
+    proc = start(cmd, env, f"http://127.0.0.1:{PORT}{ready}")
+    script = HERE / ("post.lua" if kind == "post" else "get.lua")
+    r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script),
+                            f"http://127.0.0.1:{PORT}{paths[kind]}"],
+                 {"BODY_FILE": BODY, "CONTENT_TYPE": "application/json"})
+    stop(proc)
+    if r["errors_status"] or r["errors_timeout"]:
+        raise SystemExit(f"{server} {kind}: {r['errors_status']} bad statuses, {r['errors_timeout']} timeouts")
+    return {"server": server, "kind": kind, "per_s": r["requests"] / (r["duration_us"] / 1e6),
+            "per_cpu_s": r["requests"] / cpu, "p99_us": r["p99_us"]}
+
+
+def main() -> None:
+    runs = [run(server, kind) for _ in range(repeats) for kind in ("post", "get") for server in SERVERS]
+    summary = {}
+    for kind in ("post", "get"):
+        med = {s: {k: statistics.median(r[k] for r in runs if r["server"] == s and r["kind"] == kind)
+                   for k in ("per_s", "per_cpu_s", "p99_us")} for s in SERVERS}
+        summary[kind] = {
+            **{f"{s}_{k}": round(v) for s, m in med.items() for k, v in m.items()},
+            "per_s_ratio": round(med["ours"]["per_s"] / med["floor"]["per_s"], 3),
+            "per_cpu_s_ratio": round(med["ours"]["per_cpu_s"] / med["floor"]["per_cpu_s"], 3),
+            "p99_ratio": round(med["ours"]["p99_us"] / med["floor"]["p99_us"], 2),
+        }
+    print(json.dumps({"seconds": seconds, "repeats": repeats, "summary": summary, "runs": runs}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
