@@ -362,7 +362,12 @@ impl IntoResponse for ApiError {
     /// Logs an internal error's whole cause chain, once, then answers opaquely.
     fn into_response(self) -> Response {
         if let Self::Internal(err) = &self {
-            tracing::error!(error = format!("{err:#}"), "request failed");
+            let request_id = crate::request_scope::current_id();
+            tracing::error!(
+                request_id = request_id.as_deref().unwrap_or("-"),
+                error = format!("{err:#}"),
+                "request failed"
+            );
         }
         self.into_problem_response()
     }

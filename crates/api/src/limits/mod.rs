@@ -24,10 +24,10 @@ pub async fn shed_load(State(permits): State<Arc<Semaphore>>, request: Request, 
     }
 }
 
-/// The answer to a panic caught in a handler. The panic itself is logged
-/// once, by the panic hook `telemetry` installs.
+/// The answer to a panic caught in a handler, logged with the request id;
+/// the panic's message and place are logged by the panic hook.
 pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
-    ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_problem_response()
+    ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
 }
 
 /// CORS for the listed origins (`None` when the list is empty: CORS stays off).
