@@ -462,11 +462,6 @@ impl TreeEnsemble {
         self.nodes.len()
     }
 
-    /// The most steps one row can take down all the trees: the work a row costs.
-    pub(crate) fn total_depth(&self) -> usize {
-        self.depths.iter().map(|&d| d as usize).sum()
-    }
-
     /// The fewest features a row must have.
     pub fn n_features(&self) -> usize {
         self.n_features

@@ -88,15 +88,11 @@ const BLOCK_ROWS: usize = 64;
 /// Rows × trees from which a batch's rows are split across cores.
 const PARALLEL_WORK: usize = 8 * 1024;
 
-/// Steps down the trees (rows × the trees' depths) from which a batch too
-/// small to split by rows is split by trees instead: below it, handing the
-/// work to another core costs more than it saves.
-const SPLIT_TREES_WORK: usize = 4 * 1024;
-
-/// Nodes (12 bytes each) from which an ensemble outgrows one core's cache
-/// (2 MiB of L2 on the machine measured): a row then mostly waits on memory,
-/// and two cores wait in parallel. Smaller ensembles stay on one core, where
-/// a row of 900 cached boosting trees was measured faster than split.
+/// Nodes (12 bytes each) from which a batch too small to split by rows is
+/// split by trees instead: such an ensemble outgrows one core's cache (2 MiB
+/// of L2 on the machine measured), a row then mostly waits on memory, and two
+/// cores wait in parallel. Smaller ensembles stay on one core, where a row of
+/// 900 cached boosting trees was measured faster than split.
 const SPLIT_TREES_NODES: usize = 256 * 1024;
 
 /// What runs for each block of rows: their features, their outputs, the thread's scratch.
@@ -160,7 +156,6 @@ fn for_each_block(
         && !split_rows
         && rows <= BLOCK_ROWS
         && ensemble.n_chunks() >= 2
-        && rows * ensemble.total_depth() >= SPLIT_TREES_WORK
         && ensemble.n_nodes() >= SPLIT_TREES_NODES;
     let run = |inputs: &[f32], outputs: &mut [f32]| {
         let mut scratch = Scratch {
