@@ -3,12 +3,12 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod exchange;
 pub mod explain;
 pub mod extract;
 pub mod input;
-pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod monitor;

@@ -6,22 +6,25 @@
 //! next answer instead of racing a closing socket, as Envoy drains), then
 //! idle connections close and in-flight requests finish.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use axum::Router;
 use axum::body::Body;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy)]
@@ -39,31 +42,21 @@ pub struct ConnectionLimits {
     pub close_grace: Duration,
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then stops accepting
-/// and waits for open connections to finish their requests, at most `drain_timeout`.
-pub async fn serve(
+/// Serves `app` (a router, or one wrapped in layers) on `listener` until
+/// `stop` resolves, then stops accepting and waits for open connections to
+/// finish their requests, at most `drain_timeout`.
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    app: S,
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
-) -> Result<()> {
+) -> Result<()>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
     let graceful = GracefulShutdown::new();
     let draining = Arc::new(AtomicBool::new(false));
-    let router = {
-        let draining = draining.clone();
-        router.layer(axum::middleware::map_response(move |mut response: axum::response::Response| {
-            let close = draining.load(Ordering::Relaxed);
-            async move {
-                if close {
-                    response.headers_mut().insert(
-                        axum::http::header::CONNECTION,
-                        axum::http::HeaderValue::from_static("close"),
-                    );
-                }
-                response
-            }
-        }))
-    };
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -91,9 +84,22 @@ pub async fn serve(
                 if let Err(err) = stream.set_nodelay(true) {
                     tracing::debug!(error = %err, "cannot set TCP_NODELAY");
                 }
-                let service = TowerToHyperService::new(
-                    router.clone().map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
-                );
+                let service = {
+                    let (app, draining) = (app.clone(), draining.clone());
+                    // Not a router layer: those cost an allocation and a boxed
+                    // clone per request, and this is one load and a branch.
+                    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                        let answer = app.clone().oneshot(request.map(Body::new));
+                        let draining = draining.clone();
+                        async move {
+                            let Ok(mut response) = answer.await;
+                            if draining.load(Ordering::Relaxed) {
+                                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+                            }
+                            Ok::<_, Infallible>(response)
+                        }
+                    })
+                };
                 let mut builder = http1::Builder::new();
                 builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));

@@ -80,7 +80,7 @@ pub fn ui_router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     routes::router()
         .layer(middleware::from_fn(render_error_pages))
-        .layer(middleware::from_fn(service::linger::linger))
+        .layer(service::linger::LingerLayer)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {

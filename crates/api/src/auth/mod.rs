@@ -1,37 +1,114 @@
-//! The optional API key guarding prediction endpoints.
+//! The gate in front of the routes that do work on request: the optional
+//! API key, then (for predictions) a permit from load shedding, in one
+//! hand-written layer (a router layer costs a boxed clone and a boxed
+//! future per request, so two checks are not worth two layers).
 //!
-//! Only predictions are guarded: health, readiness, model cards, docs and
-//! metrics stay open so platforms, the UI's form pages and operators can use
-//! them without the secret.
+//! Only predictions, explanations and operations are guarded: health,
+//! readiness, model cards, docs and metrics stay open so platforms, the UI's
+//! form pages and operators can use them without the secret.
 
-use axum::extract::{Request, State};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
-use axum::response::Response;
-use secrecy::ExposeSecret;
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use tower::{Layer, Service, ServiceExt};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Lets the request through when no key is configured or it carries the right one.
-pub async fn require_api_key(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if let Some(expected) = &state.api_key {
-        let given = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !key_matches(given.trim().as_bytes(), expected.expose_secret().as_bytes()) {
-            return Err(ApiError::Unauthorized);
-        }
+/// The gate: the key to check (if one is set) and the permits to take (if the routes are shed).
+#[derive(Debug, Clone)]
+pub struct GateLayer {
+    api_key: Option<Arc<SecretString>>,
+    permits: Option<Arc<Semaphore>>,
+}
+
+impl GateLayer {
+    /// For prediction routes: the key, then a permit, so a request without
+    /// the key is refused before it can take one.
+    pub fn predictions(state: &AppState) -> Self {
+        Self { api_key: state.api_key.clone(), permits: Some(state.prediction_permits.clone()) }
     }
-    Ok(next.run(request).await)
+
+    /// For operations (reload, load, unload): the key only.
+    pub fn operations(state: &AppState) -> Self {
+        Self { api_key: state.api_key.clone(), permits: None }
+    }
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate { layer: self.clone(), inner }
+    }
+}
+
+/// A route behind the gate.
+#[derive(Debug, Clone)]
+pub struct Gate<S> {
+    layer: GateLayer,
+    inner: S,
+}
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Readiness is the inner service's, checked by `oneshot` in `call`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let refused =
+            |error: ApiError| -> Self::Future { Box::pin(async move { Ok(error.into_response()) }) };
+        if let Some(expected) = &self.layer.api_key
+            && !carries_key(&request, expected)
+        {
+            return refused(ApiError::Unauthorized);
+        }
+        // Answers 503 at once when the permits are all taken, instead of
+        // queueing without bound: a client can retry elsewhere or later, and
+        // the requests already admitted keep their latency.
+        let permit = match &self.layer.permits {
+            Some(permits) => match permits.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => return refused(ApiError::Overloaded),
+            },
+            None => None,
+        };
+        let answer = self.inner.clone().oneshot(request);
+        Box::pin(async move {
+            let response = answer.await;
+            drop(permit);
+            response
+        })
+    }
+}
+
+/// Whether the request's `Authorization: Bearer` header holds `expected`.
+fn carries_key(request: &Request, expected: &SecretString) -> bool {
+    let given = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    key_matches(given.trim().as_bytes(), expected.expose_secret().as_bytes())
 }
 
 /// Compares in time independent of where the keys differ, so the key

@@ -6,20 +6,17 @@ use std::time::Instant;
 
 use api_types::{Problem, ReloadReport};
 use axum::extract::State;
-use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::require_api_key;
+use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::model::ScanReport;
 use crate::state::AppState;
 
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(reload))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+    OpenApiRouter::new().routes(routes!(reload)).route_layer(GateLayer::operations(state))
 }
 
 /// Rescans the models directory: new and changed files are loaded, checked

@@ -10,7 +10,6 @@ use api_types::{
     Instance, LocPart, Problem, WhatIfResponse,
 };
 use axum::extract::{Query, State};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tracing::Instrument;
@@ -20,12 +19,11 @@ use utoipa_axum::routes;
 use super::answers;
 use super::models::NamedModel;
 use super::predict::RequestProblems;
-use crate::auth::require_api_key;
+use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::explain::{Explainer, Explanation, Swept, what_if as sweep};
 use crate::extract::{ApiJson, JsonBody};
 use crate::input::{Category, Rows, json_v1};
-use crate::limits::shed_load;
 use crate::model::{LoadedModel, ModelOutput};
 use crate::state::AppState;
 
@@ -39,8 +37,7 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(explain))
         .routes(routes!(explain_batch))
         .routes(routes!(what_if))
-        .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .route_layer(GateLayer::predictions(state))
 }
 
 /// One row's prediction and its SHAP values: `base_value + Σ contributions = output`.

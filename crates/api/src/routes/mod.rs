@@ -14,20 +14,15 @@ mod predict;
 mod spreadsheet;
 mod v2;
 
-use std::sync::Arc;
-
-use axum::extract::DefaultBodyLimit;
+use axum::Router;
 use axum::http::Method;
-use axum::{Router, middleware};
-use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use answers::{batch as batch_answer, single as single_answer};
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
 
 use crate::error::ApiError;
-use crate::exchange::{Exchange, observe};
-use crate::limits::{cors, panic_response};
+use crate::exchange::ExchangeLayer;
 use crate::state::AppState;
 
 /// What the router needs beyond the state.
@@ -40,8 +35,9 @@ pub struct RouterOptions {
 }
 
 /// The whole API: routes (plus `extra`, for tests), the docs, fallbacks,
-/// and the layers, outermost first: CORS, the exchange (request id, span,
-/// deadline, metrics), caught panics, lingering close, body limit.
+/// and the layers, outermost first: CORS (if configured), then the exchange
+/// (request id, span, body limit, lingering close, deadline, caught panics,
+/// metrics).
 pub fn api_router(
     state: AppState,
     options: &RouterOptions,
@@ -58,18 +54,15 @@ pub fn api_router(
         .merge(v2::router(&state))
         .split_for_parts();
     docs::check(&spec, &state.models.current())?;
-    let exchange = Arc::new(Exchange::new(state.metrics.clone(), state.request_timeout));
+    let exchange = ExchangeLayer::new(state.metrics.clone(), state.request_timeout, options.body_limit);
 
     let mut router = routes
         .merge(extra)
         .merge(docs::router(spec))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(middleware::from_fn(service::linger::linger))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(exchange, observe));
-    if let Some(cors) = cors(&options.cors_origins)? {
+        .layer(exchange);
+    if let Some(cors) = crate::cors::layer(&options.cors_origins)? {
         router = router.layer(cors);
     }
     Ok(router.with_state(state))

@@ -8,7 +8,6 @@ use api_types::{BatchPredictResponse, BatchRequest, Instance, PredictResponse, P
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,11 +16,10 @@ use utoipa_axum::routes;
 use super::answers;
 use super::models::{DefaultModel, NamedModel};
 use super::spreadsheet;
-use crate::auth::require_api_key;
+use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, JsonBody};
 use crate::input::{Rows, json_v1};
-use crate::limits::shed_load;
 use crate::metrics::Metrics;
 use crate::model::{LoadedModel, ModelOutput};
 use crate::state::AppState;
@@ -40,8 +38,7 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(predict_batch))
         .routes(routes!(predict_version))
         .routes(routes!(predict_batch_version))
-        .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key))
+        .route_layer(GateLayer::predictions(state))
 }
 
 /// The problem answers every prediction endpoint can give besides its own
@@ -250,7 +247,8 @@ impl FromRequest<AppState> for BatchBody {
     }
 }
 
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = 1))]
+// Debug: at the default `info` the span would format the model name per request.
+#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = 1))]
 async fn predict_one(metrics: &Metrics, model: Arc<LoadedModel>, body: &[u8]) -> Result<Response, ApiError> {
     let rows = json_v1::parse_instance(model.schema(), body)?;
     let (output, took) = infer(model.clone(), rows).await?;
@@ -272,7 +270,7 @@ async fn predict_many(
     }
 }
 
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
+#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 async fn predict_json_batch(
     metrics: &Metrics,
     model: Arc<LoadedModel>,

@@ -58,7 +58,7 @@ impl Answer {
 }
 
 /// Predicts every row of the CSV `body` with `model`.
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
+#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 pub(crate) async fn predict(
     metrics: &Metrics,
     model: Arc<LoadedModel>,

@@ -37,7 +37,7 @@ async fn a_body_over_the_default_or_the_configured_limit_is_a_413_problem() {
 }
 
 #[tokio::test]
-async fn a_request_slower_than_the_deadline_gets_a_timeout_problem() {
+async fn a_request_slower_than_the_deadline_gets_a_timeout_problem_counted_under_its_route() {
     let mut s = settings();
     s.request_timeout_ms = 200;
     let app = spawn_app_with(s).await;
@@ -56,6 +56,10 @@ async fn a_request_slower_than_the_deadline_gets_a_timeout_problem() {
     assert!(response.starts_with("HTTP/1.1 503"), "{response}");
     assert!(response.contains("application/problem+json"), "{response}");
     assert!(response.contains("urn:modelserve:problem:timeout"), "{response}");
+    let metrics = app.get_metrics().await;
+    let text = metrics.body.as_str().expect("text");
+    let counted = r#"http_requests_total{method="POST",route="/predict",status="503"} 1"#;
+    assert!(text.contains(counted), "missing {counted:?} in:\n{text}");
 }
 
 #[tokio::test]
@@ -117,7 +121,8 @@ async fn a_request_without_the_key_is_refused_before_it_can_take_a_prediction_pe
 }
 
 #[tokio::test]
-async fn a_panicking_handler_answers_500_problem_with_the_request_id_and_the_server_keeps_serving() {
+async fn a_panicking_handler_answers_500_problem_with_the_request_id_is_counted_and_the_server_keeps_serving()
+{
     async fn boom() -> &'static str {
         panic!("kaboom")
     }
@@ -130,6 +135,14 @@ async fn a_panicking_handler_answers_500_problem_with_the_request_id_and_the_ser
     assert_eq!(reply.body["request_id"], "req-7");
     assert!(!reply.body.to_string().contains("kaboom"), "5xx bodies are opaque");
     assert_eq!(app.post_predict(&iris_row()).await.status, 200);
+    let metrics = app.get_metrics().await;
+    let text = metrics.body.as_str().expect("text");
+    for line in [
+        r#"http_requests_total{method="GET",route="/boom",status="500"} 1"#,
+        r#"http_requests_total{method="POST",route="/predict",status="200"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use anyhow::Context;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::middleware;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,12 +23,11 @@ use self::wire::{
 };
 use super::models::NamedModel;
 use super::predict::infer as run_model;
-use crate::auth::require_api_key;
+use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, RawBody};
 use crate::input::v2 as input_v2;
 use crate::input::v2::{InputTensor, TensorData};
-use crate::limits::shed_load;
 use crate::model::{LoadedModel, ModelOutput};
 use crate::state::AppState;
 
@@ -48,13 +46,12 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let guarded = OpenApiRouter::new()
         .routes(routes!(infer))
         .routes(routes!(infer_version))
-        .route_layer(middleware::from_fn_with_state(state.prediction_permits.clone(), shed_load))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+        .route_layer(GateLayer::predictions(state));
     let operated = OpenApiRouter::new()
         .routes(routes!(repository::index))
         .routes(routes!(repository::load))
         .routes(routes!(repository::unload))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_api_key));
+        .route_layer(GateLayer::operations(state));
     open.merge(guarded).merge(operated)
 }
 
@@ -221,7 +218,7 @@ async fn infer_version(
     answer(&state, model, &headers, body).await
 }
 
-#[tracing::instrument(skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
+#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 async fn answer(
     state: &AppState,
     model: std::sync::Arc<LoadedModel>,
