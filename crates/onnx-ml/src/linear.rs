@@ -150,6 +150,47 @@ impl LinearClassifier {
         self.transform
     }
 
+    /// The class scores of row-major `x` (`rows × features`), `rows × classes`,
+    /// as the operator's second output: tract's tensors left out, for callers
+    /// that hold plain rows.
+    pub fn class_scores(&self, x: &[f32]) -> Vec<f32> {
+        self.picks_and_scores(x).1
+    }
+
+    /// Each row's label index (by raw score) and its transformed scores.
+    fn picks_and_scores(&self, x: &[f32]) -> (Vec<usize>, Vec<f32>) {
+        let mut scores = self.weights.scores(x);
+        let targets = self.weights.targets();
+        if targets == 1 {
+            // One score row for two classes: the positive class wins above 0,
+            // and the scores become [1 - p, p] after the transform.
+            let picks: Vec<usize> = scores.iter().map(|s| usize::from(*s > 0.0)).collect();
+            let out = scores
+                .iter()
+                .flat_map(|&s| {
+                    let p = match self.transform {
+                        PostTransform::Logistic => crate::ensemble::logistic(s),
+                        PostTransform::Probit => probit(s),
+                        _ => s,
+                    };
+                    [1.0 - p, p]
+                })
+                .collect();
+            (picks, out)
+        } else {
+            let picks = scores
+                .chunks_exact(targets)
+                .map(|row| {
+                    row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+                })
+                .collect();
+            for row in scores.chunks_exact_mut(targets) {
+                transform_scores(row, self.transform);
+            }
+            (picks, scores)
+        }
+    }
+
     fn n_classes(&self) -> usize {
         match &self.labels {
             ClassNames::Ints(i) => i.len(),
@@ -218,37 +259,8 @@ impl EvalOp for LinearClassifier {
 
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (x, n) = rows(&inputs[0], self.weights.features())?;
-        let mut scores = self.weights.scores(&x);
-        let targets = self.weights.targets();
+        let (picks, out) = self.picks_and_scores(&x);
         let classes = self.n_classes();
-        let (picks, out) = if targets == 1 {
-            // One score row for two classes: the positive class wins above 0,
-            // and the scores become [1 - p, p] after the transform.
-            let picks: Vec<usize> = scores.iter().map(|s| usize::from(*s > 0.0)).collect();
-            let out = scores
-                .iter()
-                .flat_map(|&s| {
-                    let p = match self.transform {
-                        PostTransform::Logistic => crate::ensemble::logistic(s),
-                        PostTransform::Probit => probit(s),
-                        _ => s,
-                    };
-                    [1.0 - p, p]
-                })
-                .collect();
-            (picks, out)
-        } else {
-            let picks = scores
-                .chunks_exact(targets)
-                .map(|row| {
-                    row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
-                })
-                .collect();
-            for row in scores.chunks_exact_mut(targets) {
-                transform_scores(row, self.transform);
-            }
-            (picks, scores)
-        };
         let labels = self.label_tensor(&picks)?;
         Ok(tvec!(labels.into_tvalue(), tensor_of(&[n, classes], out)?.into_tvalue()))
     }
@@ -302,6 +314,21 @@ impl LinearRegressor {
     pub fn post_transform(&self) -> PostTransform {
         self.transform
     }
+
+    /// The values of row-major `x` (`rows × features`), `rows × targets`,
+    /// as the operator's output, without tract's tensors.
+    pub fn values(&self, x: &[f32]) -> Vec<f32> {
+        let mut values = self.weights.scores(x);
+        let targets = self.weights.targets();
+        for row in values.chunks_exact_mut(targets) {
+            if targets == 1 && self.transform == PostTransform::Probit {
+                row[0] = probit(row[0]);
+            } else {
+                transform_scores(row, self.transform);
+            }
+        }
+        values
+    }
 }
 
 impl Expansion for LinearRegressor {
@@ -341,15 +368,8 @@ impl EvalOp for LinearRegressor {
 
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (x, n) = rows(&inputs[0], self.weights.features())?;
-        let mut values = self.weights.scores(&x);
+        let values = self.values(&x);
         let targets = self.weights.targets();
-        for row in values.chunks_exact_mut(targets) {
-            if targets == 1 && self.transform == PostTransform::Probit {
-                row[0] = probit(row[0]);
-            } else {
-                transform_scores(row, self.transform);
-            }
-        }
         Ok(tvec!(tensor_of(&[n, targets], values)?.into_tvalue()))
     }
 }

@@ -269,6 +269,37 @@ impl TreeClassifier {
         self.weights_all_positive
     }
 
+    /// The class scores of `n` row-major rows of `width` floats, `n × classes`,
+    /// as the operator's second output, without tract's tensors.
+    pub fn class_scores(&self, rows: &[f32], n: usize, width: usize) -> Vec<f32> {
+        self.scores_and_labels(rows, n, width).0
+    }
+
+    /// The class scores and each row's label index.
+    fn scores_and_labels(&self, rows: &[f32], n: usize, width: usize) -> (Vec<f32>, Vec<usize>) {
+        let classes = self.n_classes();
+        // Each row's scores, then its label index in a trailing slot.
+        let mut out = vec![0.0f32; n * (classes + 1)];
+        for_each_block(rows, width, &mut out, classes + 1, &self.ensemble, &|block, outs, scratch| {
+            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
+            for ((scores, has), out_row) in scores
+                .chunks_exact_mut(classes)
+                .zip(has.chunks_exact_mut(classes))
+                .zip(outs.chunks_exact_mut(classes + 1))
+            {
+                let label = self.finish(scores, has, &mut out_row[..classes]);
+                out_row[classes] = label as f32;
+            }
+        });
+        let mut probabilities = Vec::with_capacity(n * classes);
+        let mut label_ix = Vec::with_capacity(n);
+        for chunk in out.chunks_exact(classes + 1) {
+            probabilities.extend_from_slice(&chunk[..classes]);
+            label_ix.push(chunk[classes] as usize);
+        }
+        (probabilities, label_ix)
+    }
+
     /// One row's label index and class scores, as onnxruntime computes them.
     fn finish(&self, scores: &mut [f32], has: &mut [bool], out: &mut [f32]) -> usize {
         let base = &self.base_values;
@@ -417,25 +448,7 @@ impl EvalOp for TreeClassifier {
         let input = args_1!(inputs);
         let (rows, n, width) = rows_of(&input, self.ensemble.n_features())?;
         let classes = self.n_classes();
-        // Each row's scores, then its label index in a trailing slot.
-        let mut out = vec![0.0f32; n * (classes + 1)];
-        for_each_block(&rows, width, &mut out, classes + 1, &self.ensemble, &|block, outs, scratch| {
-            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
-            for ((scores, has), out_row) in scores
-                .chunks_exact_mut(classes)
-                .zip(has.chunks_exact_mut(classes))
-                .zip(outs.chunks_exact_mut(classes + 1))
-            {
-                let label = self.finish(scores, has, &mut out_row[..classes]);
-                out_row[classes] = label as f32;
-            }
-        });
-        let mut probabilities = Vec::with_capacity(n * classes);
-        let mut label_ix = Vec::with_capacity(n);
-        for chunk in out.chunks_exact(classes + 1) {
-            probabilities.extend_from_slice(&chunk[..classes]);
-            label_ix.push(chunk[classes] as usize);
-        }
+        let (probabilities, label_ix) = self.scores_and_labels(&rows, n, width);
         let labels = self.labels.tensor(&label_ix)?;
         let scores = Tensor::from_shape(&[n, classes], &probabilities)?;
         Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
@@ -494,6 +507,24 @@ impl TreeRegressor {
     /// What turns the sums into values.
     pub fn post_transform(&self) -> PostTransform {
         self.transform
+    }
+
+    /// The values of `n` row-major rows of `width` floats, `n × targets`, as
+    /// the operator's output, without tract's tensors.
+    pub fn values(&self, rows: &[f32], n: usize, width: usize) -> Vec<f32> {
+        let targets = self.ensemble.n_targets();
+        let mut out = vec![0.0f32; n * targets];
+        for_each_block(rows, width, &mut out, targets, &self.ensemble, &|block, outs, scratch| {
+            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
+            for ((scores, has), out_row) in scores
+                .chunks_exact_mut(targets)
+                .zip(has.chunks_exact(targets))
+                .zip(outs.chunks_exact_mut(targets))
+            {
+                self.finish(scores, has, out_row);
+            }
+        });
+        out
     }
 
     /// One row's values, as onnxruntime computes them.
@@ -570,17 +601,7 @@ impl EvalOp for TreeRegressor {
         let input = args_1!(inputs);
         let (rows, n, width) = rows_of(&input, self.ensemble.n_features())?;
         let targets = self.ensemble.n_targets();
-        let mut out = vec![0.0f32; n * targets];
-        for_each_block(&rows, width, &mut out, targets, &self.ensemble, &|block, outs, scratch| {
-            let (scores, has) = scratch.scores_of(&self.ensemble, block, width);
-            for ((scores, has), out_row) in scores
-                .chunks_exact_mut(targets)
-                .zip(has.chunks_exact(targets))
-                .zip(outs.chunks_exact_mut(targets))
-            {
-                self.finish(scores, has, out_row);
-            }
-        });
+        let out = self.values(&rows, n, width);
         Ok(tvec!(Tensor::from_shape(&[n, targets], &out)?.into_tvalue()))
     }
 }

@@ -14,6 +14,7 @@ use onnx_ml::{ClassLabels, Dim, ElemType, Signature};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::DimLike;
 
+use super::direct::Direct;
 use crate::input::{Category, FeatureSchema, Rows};
 
 /// What a graph answers for a batch, protocol-neutral.
@@ -93,6 +94,9 @@ pub struct Graph {
     /// Ready-made run states: spawning one allocates for every node, which
     /// costs more than running a small model on one row.
     states: Mutex<Vec<TypedSimpleState>>,
+    /// The same graph without tract's plan, when every node is one
+    /// [`Direct`] knows and it agreed with the plan on probe rows.
+    direct: Option<Direct>,
     feed: Feed,
     inputs: Vec<TensorSpec>,
     output: TensorSpec,
@@ -269,14 +273,19 @@ impl Graph {
                 .collect(),
         };
         let head = Head::find(&typed)?;
+        let direct = match feed {
+            Feed::Matrix { .. } => Direct::build(&typed),
+            Feed::Columns(_) => None,
+        };
         let plan = typed.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the graph")?;
         // The graph's own labels serve protocol clients that expect them (an
         // integer class id from Triton's ONNX backend); they must name as many
         // classes as the card.
         let class_labels = signature.class_labels.clone().filter(|l| l.len() == classes);
-        Ok(Self {
+        let mut graph = Self {
             plan,
             states: Mutex::new(Vec::new()),
+            direct: None,
             feed,
             inputs,
             output,
@@ -284,7 +293,73 @@ impl Graph {
             head,
             task: card.task,
             classes,
-        })
+        };
+        if let Some(direct) = direct {
+            match graph.agrees(&direct) {
+                Ok(()) => {
+                    tracing::debug!(model = %card.name, "runs on the direct evaluator");
+                    graph.direct = Some(direct);
+                }
+                Err(err) => {
+                    tracing::warn!(model = %card.name, error = %format!("{err:#}"), "the direct evaluator disagrees with tract; tract runs this model")
+                }
+            }
+        }
+        Ok(graph)
+    }
+
+    /// Checks that `direct` answers probe rows as the plan does: rows of
+    /// every scale from 0.01 to 10,000 (either sign), so scalers, splits and
+    /// transforms are all exercised.
+    fn agrees(&self, direct: &Direct) -> Result<()> {
+        let Feed::Matrix { width } = self.feed else { bail!("the graph is not fed one matrix") };
+        const ROWS: usize = 64;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let numbers: Vec<f32> = (0..ROWS * width)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let unit = (seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+                unit * 10f32.powi((i / width % 7) as i32 - 2)
+            })
+            .collect();
+        let matrix = tract_ndarray::Array2::from_shape_vec((ROWS, width), numbers.clone())?;
+        let planned = self.run_plan(tvec!(Tensor::from(matrix).into()))?;
+        let direct = direct.run(numbers, ROWS);
+        ensure!(
+            planned.len() == direct.len(),
+            "{} values against the plan's {}",
+            direct.len(),
+            planned.len()
+        );
+        for (i, (d, p)) in direct.iter().zip(&planned).enumerate() {
+            let same = (d.is_nan() && p.is_nan()) || (d - p).abs() <= 1e-5 * p.abs().max(1.0);
+            ensure!(same, "value {i}: {d} against the plan's {p}");
+        }
+        Ok(())
+    }
+
+    /// Whether runs skip tract's plan (see [`Direct`]).
+    pub fn runs_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Runs tract's plan on `inputs`: the served output's values, row-major.
+    fn run_plan(&self, inputs: TVec<TValue>) -> Result<Vec<f32>> {
+        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.plan.spawn().map_err(|e| anyhow!("{e:#}")).context("Failed to prepare a run")?,
+        };
+        let outputs = state.run(inputs).map_err(|e| anyhow!("{e:#}")).context("Failed to run the graph")?;
+        if let Ok(mut pool) = self.states.lock()
+            && pool.len() < POOLED_STATES
+        {
+            pool.push(state);
+        }
+        let out = outputs.first().context("the graph returned no output")?;
+        let out =
+            out.cast_to::<f32>().map_err(|e| anyhow!("{e:#}")).context("Failed to read the output as f32")?;
+        Ok(out.to_plain_array_view::<f32>().map_err(|e| anyhow!("{e:#}"))?.iter().copied().collect())
     }
 
     /// The inputs rows feed, as loaded.
@@ -336,23 +411,17 @@ impl Graph {
     /// Runs the graph on checked rows.
     pub fn run(&self, rows: Rows) -> Result<ModelOutput> {
         let n = rows.len();
-        let inputs = self.tensors(rows)?;
-        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
-        let mut state = match pooled {
-            Some(state) => state,
-            None => self.plan.spawn().map_err(|e| anyhow!("{e:#}")).context("Failed to prepare a run")?,
+        let data = match (&self.direct, &self.feed) {
+            (Some(direct), Feed::Matrix { width }) => {
+                ensure!(
+                    rows.width() == *width,
+                    "rows have {} columns, the graph takes {width}",
+                    rows.width()
+                );
+                direct.run(rows.into_numbers(), n)
+            }
+            _ => self.run_plan(self.tensors(rows)?)?,
         };
-        let outputs = state.run(inputs).map_err(|e| anyhow!("{e:#}")).context("Failed to run the graph")?;
-        if let Ok(mut pool) = self.states.lock()
-            && pool.len() < POOLED_STATES
-        {
-            pool.push(state);
-        }
-        let out = outputs.first().context("the graph returned no output")?;
-        let out =
-            out.cast_to::<f32>().map_err(|e| anyhow!("{e:#}")).context("Failed to read the output as f32")?;
-        let data: Vec<f32> =
-            out.to_plain_array_view::<f32>().map_err(|e| anyhow!("{e:#}"))?.iter().copied().collect();
         let expected = n * self.classes;
         if data.len() != expected {
             bail!("the graph returned {} values for {n} rows; expected {expected}", data.len());

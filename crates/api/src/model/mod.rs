@@ -3,6 +3,7 @@
 //! here knows about HTTP or JSON, so every protocol serves the same models.
 
 pub mod card;
+mod direct;
 mod graph;
 mod infer;
 mod registry;

@@ -97,3 +97,23 @@ fn every_shipped_model_has_a_golden_file() {
         }
     }
 }
+
+#[test]
+fn models_fed_one_float_matrix_skip_tracts_plan_and_the_rest_run_on_it() {
+    let direct = |name: &str| {
+        api::model::LoadedModel::load_dir(&models_dir().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"))
+            .graph()
+            .runs_direct()
+    };
+
+    // Scaler + normalizer + linear model, a linear regressor, tree ensembles:
+    // the golden tests above then check these answers against onnxruntime.
+    for name in ["iris", "diabetes", "wine", "cancer", "diabetes-trees"] {
+        assert!(direct(name), "{name} should run on the direct evaluator");
+    }
+    // Text columns through encoders: tract's plan.
+    for name in ["penguins", "cars"] {
+        assert!(!direct(name), "{name} has text inputs");
+    }
+}
