@@ -1,12 +1,19 @@
 """The HTTP floor: our API against the simplest axum app doing the same
 exchange (crates/api/examples/floor.rs: same axum, hyper and tokio, no
 middleware, a fixed answer), loaded by the same wrk (1 thread, 32
-connections), interleaved A B A B, on POST /predict (iris, one row) and on
-the health GET. Requests per second, per CPU-second of the server (from
-/proc) and p99, and the ratios ours ÷ floor. 127.0.0.1 only.
+connections), interleaved, on POST /predict (iris, one row) and on the
+health GET. Requests per second, per CPU-second of the server (from /proc)
+and p99, and the ratios ours ÷ floor. 127.0.0.1 only.
+
+Between the two, the ladder: the floor's app with our layers added one at a
+time (our serve loop, the exchange layer, the gate), so the CPU per request
+of each rung minus the one below is what that layer costs; ours minus the
+top rung is our handler (extractors, parse, inference, serialization,
+prediction metrics, drift tally). Every POST carries an API key, which
+ours and the gate rung check.
 
 Usage: python3 bench/floor.py <release dir> <models dir> [seconds] [repeats]
-Prints JSON: each run, and the medians and ratios.
+Prints JSON: each run, the medians and ratios, and the ladder.
 """
 from __future__ import annotations
 
@@ -29,18 +36,28 @@ with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
     json.dump(ROW, f)
     BODY = f.name
 
+KEY = "bench-key"
+FLOOR = str(release / "examples" / "floor")
+BARE_PATHS = {"post": "/predict", "get": "/health"}
+# Ours at its defaults (logging at info), with an API key set.
 SERVERS = {
     "ours": ([str(release / "api"), "--host", "127.0.0.1", "--port", str(PORT), "--models-dir", models],
-             {"RUST_LOG": "warn"}, "/readyz", {"post": "/predict", "get": "/healthz"}),
-    "floor": ([str(release / "examples" / "floor"), str(PORT)], {}, "/health", {"post": "/predict", "get": "/health"}),
+             {"API_KEY": KEY}, "/readyz", {"post": "/predict", "get": "/healthz"}),
+    "floor": ([FLOOR, str(PORT), "bare"], {}, "/health", BARE_PATHS),
+    "floor+serve": ([FLOOR, str(PORT), "serve"], {}, "/health", BARE_PATHS),
+    "floor+serve+exchange": ([FLOOR, str(PORT), "exchange"], {}, "/health", BARE_PATHS),
+    "floor+serve+exchange+gate": ([FLOOR, str(PORT), "gate"], {}, "/health", BARE_PATHS),
 }
+LADDER = ["floor", "floor+serve", "floor+serve+exchange", "floor+serve+exchange+gate", "ours"]
+GETS = ["floor", "ours"]
 
 
 def run(server: str, kind: str) -> dict:
     cmd, env, ready, paths = SERVERS[server]
     proc = start(cmd, env, f"http://127.0.0.1:{PORT}{ready}")
     script = HERE / ("post.lua" if kind == "post" else "get.lua")
-    r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script),
+    auth = ["-H", f"Authorization: Bearer {KEY}"] if kind == "post" else []
+    r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", *auth, "-s", str(script),
                             f"http://127.0.0.1:{PORT}{paths[kind]}"],
                  {"BODY_FILE": BODY, "CONTENT_TYPE": "application/json"})
     stop(proc)
@@ -51,18 +68,32 @@ def run(server: str, kind: str) -> dict:
 
 
 def main() -> None:
-    runs = [run(server, kind) for _ in range(repeats) for kind in ("post", "get") for server in SERVERS]
+    plan = [(server, "post") for server in LADDER] + [(server, "get") for server in GETS]
+    runs = [run(server, kind) for _ in range(repeats) for server, kind in plan]
+
+    def median(server: str, kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs if r["server"] == server and r["kind"] == kind)
+
     summary = {}
     for kind in ("post", "get"):
-        med = {s: {k: statistics.median(r[k] for r in runs if r["server"] == s and r["kind"] == kind)
-                   for k in ("per_s", "per_cpu_s", "p99_us")} for s in SERVERS}
+        med = {s: {k: median(s, kind, k) for k in ("per_s", "per_cpu_s", "p99_us")} for s in ("ours", "floor")}
         summary[kind] = {
             **{f"{s}_{k}": round(v) for s, m in med.items() for k, v in m.items()},
             "per_s_ratio": round(med["ours"]["per_s"] / med["floor"]["per_s"], 3),
             "per_cpu_s_ratio": round(med["ours"]["per_cpu_s"] / med["floor"]["per_cpu_s"], 3),
             "p99_ratio": round(med["ours"]["p99_us"] / med["floor"]["p99_us"], 2),
         }
-    print(json.dumps({"seconds": seconds, "repeats": repeats, "summary": summary, "runs": runs}, indent=1))
+    # CPU microseconds per request on each rung, and what the rung adds.
+    ladder, below = [], None
+    for server in LADDER:
+        cpu_us = 1e6 / median(server, "post", "per_cpu_s")
+        ladder.append({"server": server, "cpu_us": round(cpu_us, 2),
+                       "adds_us": None if below is None else round(cpu_us - below, 2),
+                       "per_cpu_s": round(median(server, "post", "per_cpu_s")),
+                       "p99_us": round(median(server, "post", "p99_us"))})
+        below = cpu_us
+    print(json.dumps({"seconds": seconds, "repeats": repeats, "summary": summary, "ladder": ladder,
+                      "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":

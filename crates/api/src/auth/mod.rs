@@ -32,15 +32,20 @@ pub struct GateLayer {
 }
 
 impl GateLayer {
+    /// Checks `api_key` (if set), then takes one of `permits` (if given).
+    pub fn new(api_key: Option<Arc<SecretString>>, permits: Option<Arc<Semaphore>>) -> Self {
+        Self { api_key, permits }
+    }
+
     /// For prediction routes: the key, then a permit, so a request without
     /// the key is refused before it can take one.
     pub fn predictions(state: &AppState) -> Self {
-        Self { api_key: state.api_key.clone(), permits: Some(state.prediction_permits.clone()) }
+        Self::new(state.api_key.clone(), Some(state.prediction_permits.clone()))
     }
 
     /// For operations (reload, load, unload): the key only.
     pub fn operations(state: &AppState) -> Self {
-        Self { api_key: state.api_key.clone(), permits: None }
+        Self::new(state.api_key.clone(), None)
     }
 }
 
