@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from serving import start, stop, wrk
+from serving import memory_mib, start, stop, wrk
 
 release, models = Path(sys.argv[1]), sys.argv[2]
 seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -60,11 +60,12 @@ def run(server: str, kind: str) -> dict:
     r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", *auth, "-s", str(script),
                             f"http://127.0.0.1:{PORT}{paths[kind]}"],
                  {"BODY_FILE": BODY, "CONTENT_TYPE": "application/json"})
+    rss = memory_mib(proc.pid, "VmRSS")
     stop(proc)
     if r["errors_status"] or r["errors_timeout"]:
         raise SystemExit(f"{server} {kind}: {r['errors_status']} bad statuses, {r['errors_timeout']} timeouts")
     return {"server": server, "kind": kind, "per_s": r["requests"] / (r["duration_us"] / 1e6),
-            "per_cpu_s": r["requests"] / cpu, "p99_us": r["p99_us"]}
+            "per_cpu_s": r["requests"] / cpu, "p99_us": r["p99_us"], "rss_mib": round(rss, 1)}
 
 
 def main() -> None:
@@ -82,6 +83,7 @@ def main() -> None:
             "per_s_ratio": round(med["ours"]["per_s"] / med["floor"]["per_s"], 3),
             "per_cpu_s_ratio": round(med["ours"]["per_cpu_s"] / med["floor"]["per_cpu_s"], 3),
             "p99_ratio": round(med["ours"]["p99_us"] / med["floor"]["p99_us"], 2),
+            "ours_rss_after_load_mib": max(r["rss_mib"] for r in runs if r["server"] == "ours" and r["kind"] == kind),
         }
     # CPU microseconds per request on each rung, and what the rung adds.
     ladder, below = [], None

@@ -2,7 +2,7 @@
 
 Usage: python3 bench/report.py target/bench/results/<stamp>
 Reads the peer's bench.py summary (api/summary.json), criterion's estimates
-under target/criterion/, ui.json, floor.json and ort.json. Stdlib only.
+under target/criterion/, ui.json, floor.json, ui_floor.json and ort.json. Stdlib only.
 """
 import json
 import os
@@ -108,6 +108,27 @@ if floor_path.exists():
         print(f"| {label} | ours ÷ floor | {row['per_s_ratio']:.2f}× | {row['per_cpu_s_ratio']:.2f}× | "
               f"{row['p99_ratio']:.2f}× |")
     print()
+    print("The ladder, POST /predict: CPU per request on each rung, and what the rung adds\n")
+    print("| rung | CPU µs per request | adds (µs) | req per CPU-second | p99 (ms) |")
+    print("|---|---:|---:|---:|---:|")
+    for rung in fl["ladder"]:
+        adds = "" if rung["adds_us"] is None else f"{rung['adds_us']:+.2f}"
+        print(f"| {rung['server']} | {rung['cpu_us']:.2f} | {adds} | {fmt(rung['per_cpu_s'])} | "
+              f"{rung['p99_us'] / 1000:.2f} |")
+    print(f"\nOur API's RSS after the load: {fl['summary']['post']['ours_rss_after_load_mib']} MiB\n")
+
+ui_floor_path = results / "ui_floor.json"
+if ui_floor_path.exists():
+    uf = json.loads(ui_floor_path.read_text())["summary"]
+    print("### The UI's floor: our result page against a bare axum + askama app rendering the same "
+          "template from fixed answers, wrk -t1 -c8, medians\n")
+    print("| server | pages/s | pages per CPU-second (UI process) | p99 (ms) |")
+    print("|---|---:|---:|---:|")
+    for server in ("ours", "floor"):
+        print(f"| {server} | {fmt(uf[server + '_per_s'])} | {fmt(uf[server + '_per_cpu_s'])} | "
+              f"{uf[server + '_p99_us'] / 1000:.2f} |")
+    print(f"| ours ÷ floor | {uf['per_s_ratio']:.2f}× | {uf['per_cpu_s_ratio']:.2f}× | {uf['p99_ratio']:.2f}× |")
+    print(f"\nThe API's CPU behind each of our pages: {uf['ours_api_cpu_us_per_page']} µs\n")
 
 ort_path = results / "ort.json"
 if ort_path.exists():

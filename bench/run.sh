@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark: our API against the FastAPI peer (same iris ONNX file,
 # interleaved A B A B on 127.0.0.1 with wrk), the HTTP floor (a bare axum
-# app beside ours), the hot path and in-process
+# app beside ours, and the ladder of our layers between them), the UI's
+# floor (a bare axum + askama page beside our result page), the hot path and in-process
 # ceiling (criterion), the UI under load, what drift monitoring costs, and
 # our tree ensembles against stock tract and onnxruntime. Prints a table;
 # keeps everything under
@@ -25,7 +26,7 @@ fi
 
 echo "== building (release)"
 cargo build --release --locked -p api -p ui
-cargo build --release --locked -p api --example floor
+cargo build --release --locked -p api --example floor -p ui --example floor-ui
 
 echo "== the Python peer, copied somewhere writable"
 rm -rf "$out/peer"
@@ -46,6 +47,9 @@ PEER_VENV_BIN="$root/$out/peer-venv/bin" BASE_URL=http://127.0.0.1:18000 \
 
 echo "== the HTTP floor: ours against a bare axum app, interleaved"
 (cd bench && python3 floor.py "$root/target/release" "$root/models" "$duration" "$repeats") > "$results/floor.json"
+
+echo "== the UI's floor: our result page against a bare axum + askama page, interleaved"
+(cd bench && python3 ui_floor.py "$root/target/release" "$root/models" "$duration" "$repeats") > "$results/ui_floor.json"
 
 echo "== hot path and in-process ceiling (criterion)"
 cargo bench --locked -p api --bench hot_path -- --warm-up-time 1 --measurement-time 3 --noplot \

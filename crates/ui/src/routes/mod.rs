@@ -3,7 +3,7 @@
 mod assets;
 mod health;
 mod home;
-mod model;
+pub mod model;
 
 use axum::Router;
 

@@ -11,7 +11,9 @@ mod why;
 
 use std::collections::HashMap;
 
-use api_types::{FeatureValue, Instance, ModelCard, ModelDetails, Policy};
+use api_types::{
+    Explanation, FeatureValue, Instance, ModelCard, ModelDetails, Policy, PredictResponse, WhatIfResponse,
+};
 use axum::Router;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -71,14 +73,11 @@ async fn show_form(
         };
         match answer {
             Ok((answer, why)) if local.is_empty() => {
-                page.show_answer(&card, answer, share_url(&card, &params, None));
-                if let Some(why) = why {
-                    let what_if = what_if(&state, &card, &row, &why, &request_id).await;
-                    let href = |feature: &str, value: &str| {
-                        share_url(&card, &params, Some((feature, value))) + "#why"
-                    };
-                    page.show_why(&card, &why, what_if.as_ref(), href);
-                }
+                let what_if = match &why {
+                    Some(why) => what_if(&state, &card, &row, why, &request_id).await,
+                    None => None,
+                };
+                show_result(&mut page, &card, &params, answer, why.as_ref(), what_if.as_ref());
             }
             Ok(_) => page.show_problems(&card, &local, None),
             Err(ApiClientError::Invalid(problem)) => page.show_problems(&card, &local, Some(&problem)),
@@ -104,6 +103,40 @@ async fn show_form(
     // The form with input problems is a 422, like the API's answer it shows.
     let status = if page.has_problems() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, page::render(&page)?))
+}
+
+/// The answer, and why with the what-if curves when the model was explained.
+fn show_result(
+    page: &mut ModelPage,
+    card: &ModelCard,
+    params: &Params,
+    answer: PredictResponse<'_>,
+    why: Option<&Explanation>,
+    what_if: Option<&WhatIfResponse>,
+) {
+    page.show_answer(card, answer, share_url(card, params, None));
+    if let Some(why) = why {
+        let href = |feature: &str, value: &str| share_url(card, params, Some((feature, value))) + "#why";
+        page.show_why(card, why, what_if, href);
+    }
+}
+
+/// The result page of `details`' model for the input in `query`, from
+/// answers already in hand: what the handler renders once the API has
+/// answered, public so the benchmark's floor (`examples/floor.rs`) renders
+/// exactly this page without asking an API.
+pub fn result_page(
+    details: &ModelDetails,
+    query: &str,
+    answer: PredictResponse<'_>,
+    why: Option<&Explanation>,
+    what_if: Option<&WhatIfResponse>,
+) -> Result<Html<String>, UiError> {
+    let params = Params::parse(query);
+    let mut page = ModelPage::for_card(&details.card, &params.values);
+    page.show_status(&details.status);
+    show_result(&mut page, &details.card, &params, answer, why, what_if);
+    page::render(&page)
 }
 
 /// The card and status of the model `name`; a 404 page listing the real
@@ -203,16 +236,21 @@ async fn what_if(
     why: &api_types::Explanation,
     request_id: &str,
 ) -> Option<api_types::WhatIfResponse> {
-    let mut top: Vec<&api_types::Contribution> = why.contributions.iter().collect();
-    top.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
-    let features: Vec<&str> = top.iter().take(why::CHARTED_FEATURES).map(|c| c.feature.as_str()).collect();
-    match state.api.what_if(&card.name, row, &features, request_id).await {
+    match state.api.what_if(&card.name, row, &charted_features(why), request_id).await {
         Ok(answer) => Some(answer),
         Err(e) => {
             tracing::warn!(error = %e, model = %card.name, "the what-if curves are not shown");
             None
         }
     }
+}
+
+/// The features whose what-if curves the page charts: those that moved the
+/// prediction most.
+pub fn charted_features(why: &Explanation) -> Vec<&str> {
+    let mut top: Vec<&api_types::Contribution> = why.contributions.iter().collect();
+    top.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+    top.iter().take(why::CHARTED_FEATURES).map(|c| c.feature.as_str()).collect()
 }
 
 /// The page's own URL for this input, in the card's feature order; with
