@@ -9,21 +9,19 @@
 //! (measured with `bench/floor.py`, see the README).
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use service::request_id;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 use tracing::Instrument;
 
+use crate::around::{Answer, Around, Wrap};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::request_scope::{Protocol, RequestId};
@@ -56,32 +54,35 @@ impl Exchange {
     }
 }
 
-/// The layer: put it on the router once, outermost of the router's layers.
+/// The exchange, to put on the router once, outermost of its layers
+/// (`Router::layer(Wrap(ExchangeLayer::new(…)))`).
 #[derive(Debug, Clone)]
 pub struct ExchangeLayer(Arc<Exchange>);
 
 impl ExchangeLayer {
     /// Watches requests with `metrics`, failing those slower than
     /// `deadline`, refusing bodies over `body_limit` bytes.
-    pub fn new(metrics: Arc<Metrics>, deadline: Duration, body_limit: usize) -> Self {
+    pub fn new(metrics: Arc<Metrics>, deadline: Duration, body_limit: usize) -> Wrap<Self> {
         let id_prefix = uuid::Uuid::new_v4().as_u64_pair().0;
-        Self(Arc::new(Exchange { metrics, deadline, body_limit, id_prefix, next_id: AtomicU64::new(1) }))
+        Wrap(Self(Arc::new(Exchange {
+            metrics,
+            deadline,
+            body_limit,
+            id_prefix,
+            next_id: AtomicU64::new(1),
+        })))
     }
 }
 
-impl<S> Layer<S> for ExchangeLayer {
-    type Service = Observed<S>;
-
-    fn layer(&self, inner: S) -> Observed<S> {
-        Observed { exchange: self.0.clone(), inner }
+impl Around for ExchangeLayer {
+    fn around<S>(&self, route: S, request: Request) -> Answer
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        let exchange = self.0.clone();
+        Box::pin(async move { Ok(answer(exchange, route, request).await) })
     }
-}
-
-/// A route's service with the exchange around it.
-#[derive(Debug, Clone)]
-pub struct Observed<S> {
-    exchange: Arc<Exchange>,
-    inner: S,
 }
 
 /// Decrements the in-flight gauge however the request ends (even cancelled).
@@ -90,27 +91,6 @@ struct InFlight(Arc<Exchange>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.metrics.request_finished();
-    }
-}
-
-impl<S> Service<Request> for Observed<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Readiness is the inner service's, checked by `oneshot` in `call`.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let exchange = self.exchange.clone();
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(answer(exchange, inner, request).await) })
     }
 }
 

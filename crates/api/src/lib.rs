@@ -1,6 +1,7 @@
 //! The prediction API as a library, so `main`, the integration tests and the
 //! end-to-end tests all build the same app.
 
+pub mod around;
 pub mod auth;
 pub mod config;
 pub mod cors;

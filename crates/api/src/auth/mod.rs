@@ -8,10 +8,7 @@
 //! form pages and operators can use them without the secret.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
@@ -19,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
+use crate::around::{Answer, Around, Wrap};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,55 +31,30 @@ pub struct GateLayer {
 
 impl GateLayer {
     /// Checks `api_key` (if set), then takes one of `permits` (if given).
-    pub fn new(api_key: Option<Arc<SecretString>>, permits: Option<Arc<Semaphore>>) -> Self {
-        Self { api_key, permits }
+    pub fn new(api_key: Option<Arc<SecretString>>, permits: Option<Arc<Semaphore>>) -> Wrap<Self> {
+        Wrap(Self { api_key, permits })
     }
 
     /// For prediction routes: the key, then a permit, so a request without
     /// the key is refused before it can take one.
-    pub fn predictions(state: &AppState) -> Self {
+    pub fn predictions(state: &AppState) -> Wrap<Self> {
         Self::new(state.api_key.clone(), Some(state.prediction_permits.clone()))
     }
 
     /// For operations (reload, load, unload): the key only.
-    pub fn operations(state: &AppState) -> Self {
+    pub fn operations(state: &AppState) -> Wrap<Self> {
         Self::new(state.api_key.clone(), None)
     }
 }
 
-impl<S> Layer<S> for GateLayer {
-    type Service = Gate<S>;
-
-    fn layer(&self, inner: S) -> Gate<S> {
-        Gate { layer: self.clone(), inner }
-    }
-}
-
-/// A route behind the gate.
-#[derive(Debug, Clone)]
-pub struct Gate<S> {
-    layer: GateLayer,
-    inner: S,
-}
-
-impl<S> Service<Request> for Gate<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Readiness is the inner service's, checked by `oneshot` in `call`.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let refused =
-            |error: ApiError| -> Self::Future { Box::pin(async move { Ok(error.into_response()) }) };
-        if let Some(expected) = &self.layer.api_key
+impl Around for GateLayer {
+    fn around<S>(&self, route: S, request: Request) -> Answer
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        let refused = |error: ApiError| -> Answer { Box::pin(async move { Ok(error.into_response()) }) };
+        if let Some(expected) = &self.api_key
             && !carries_key(&request, expected)
         {
             return refused(ApiError::Unauthorized);
@@ -89,14 +62,14 @@ where
         // Answers 503 at once when the permits are all taken, instead of
         // queueing without bound: a client can retry elsewhere or later, and
         // the requests already admitted keep their latency.
-        let permit = match &self.layer.permits {
+        let permit = match &self.permits {
             Some(permits) => match permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => return refused(ApiError::Overloaded),
             },
             None => None,
         };
-        let answer = self.inner.clone().oneshot(request);
+        let answer = route.oneshot(request);
         Box::pin(async move {
             let response = answer.await;
             drop(permit);
