@@ -57,11 +57,13 @@ def run(server: str, kind: str) -> dict:
     proc = start(cmd, env, f"http://127.0.0.1:{PORT}{ready}")
     script = HERE / ("post.lua" if kind == "post" else "get.lua")
     auth = ["-H", f"Authorization: Bearer {KEY}"] if kind == "post" else []
-    r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", *auth, "-s", str(script),
-                            f"http://127.0.0.1:{PORT}{paths[kind]}"],
-                 {"BODY_FILE": BODY, "CONTENT_TYPE": "application/json"})
-    rss = memory_mib(proc.pid, "VmRSS")
-    stop(proc)
+    try:
+        r, cpu = wrk(proc.pid, ["-t1", "-c32", f"-d{seconds}s", "--latency", *auth, "-s", str(script),
+                                f"http://127.0.0.1:{PORT}{paths[kind]}"],
+                     {"BODY_FILE": BODY, "CONTENT_TYPE": "application/json"})
+        rss = memory_mib(proc.pid, "VmRSS")
+    finally:
+        stop(proc)
     if r["errors_status"] or r["errors_timeout"]:
         raise SystemExit(f"{server} {kind}: {r['errors_status']} bad statuses, {r['errors_timeout']} timeouts")
     return {"server": server, "kind": kind, "per_s": r["requests"] / (r["duration_us"] / 1e6),

@@ -32,11 +32,13 @@ SERVERS = {
 
 def run(api_pid: int, server: str) -> dict:
     proc = start(SERVERS[server], {}, f"http://127.0.0.1:{UI}/models/iris?{QUERY}")
-    api_before = cpu_seconds(api_pid)
-    r, cpu = wrk(proc.pid, ["-t1", "-c8", f"-d{seconds}s", "--latency", "-s", str(HERE / "get.lua"),
-                            f"http://127.0.0.1:{UI}/models/iris?{QUERY}"], {})
-    api_cpu = cpu_seconds(api_pid) - api_before
-    stop(proc)
+    try:
+        api_before = cpu_seconds(api_pid)
+        r, cpu = wrk(proc.pid, ["-t1", "-c8", f"-d{seconds}s", "--latency", "-s", str(HERE / "get.lua"),
+                                f"http://127.0.0.1:{UI}/models/iris?{QUERY}"], {})
+        api_cpu = cpu_seconds(api_pid) - api_before
+    finally:
+        stop(proc)
     if r["errors_status"] or r["errors_timeout"]:
         raise SystemExit(f"{server}: {r['errors_status']} bad statuses, {r['errors_timeout']} timeouts")
     return {"server": server, "per_s": r["requests"] / (r["duration_us"] / 1e6),

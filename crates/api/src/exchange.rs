@@ -54,8 +54,8 @@ impl Exchange {
     }
 }
 
-/// The exchange, to put on the router once, outermost of its layers
-/// (`Router::layer(Wrap(ExchangeLayer::new(…)))`).
+/// The exchange, to put on the router once, outermost of its layers:
+/// `router.layer(ExchangeLayer::new(…))`.
 #[derive(Debug, Clone)]
 pub struct ExchangeLayer(Arc<Exchange>);
 
