@@ -28,14 +28,6 @@ pub(super) struct Direct {
     output: usize,
 }
 
-/// A matrix operand: one computed earlier, `rows × width` (a width of 1
-/// broadcasts across the columns), or a constant row (one value, or one per column).
-#[derive(Debug, Clone)]
-enum Operand {
-    Matrix { index: usize, width: usize },
-    Constant(Vec<f32>),
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Binary {
     Add,
@@ -55,7 +47,7 @@ enum Unary {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Binary { op: Binary, a: Operand, b: Operand, width: usize },
+    Binary { op: Binary, a: Value, b: Value, width: usize },
     Unary { op: Unary, a: usize, width: usize },
     SumRow { a: usize, width: usize },
     LinearClassifier { a: usize, op: onnx_ml::LinearClassifier },
@@ -64,7 +56,9 @@ enum Step {
     TreeRegressor { a: usize, width: usize, op: onnx_ml::TreeRegressor },
 }
 
-/// What an outlet of the graph is, while building.
+/// An outlet of the graph, and an operand of a step: a matrix computed
+/// earlier, `rows × width` (as an operand, a width of 1 broadcasts across
+/// the columns), or a constant row (one value, or one per column).
 #[derive(Debug, Clone)]
 enum Value {
     Matrix { index: usize, width: usize },
@@ -205,14 +199,12 @@ fn matrix_width(typed: &TypedModel, outlet: OutletId) -> Option<usize> {
 }
 
 /// `value` as an operand of a step `width` wide, if it broadcasts to it.
-fn operand(value: &Value, width: usize) -> Option<Operand> {
-    match value {
-        Value::Matrix { index, width: w } if *w == width || *w == 1 => {
-            Some(Operand::Matrix { index: *index, width: *w })
-        }
-        Value::Constant(c) if c.len() == width || c.len() == 1 => Some(Operand::Constant(c.clone())),
-        _ => None,
-    }
+fn operand(value: &Value, width: usize) -> Option<Value> {
+    let broadcasts = match value {
+        Value::Matrix { width: w, .. } => *w == width || *w == 1,
+        Value::Constant(c) => c.len() == width || c.len() == 1,
+    };
+    broadcasts.then(|| value.clone())
 }
 
 /// `value` as a computed matrix exactly `width` wide.
@@ -223,14 +215,7 @@ fn full_matrix(value: &Value, width: usize) -> Option<(usize, usize)> {
     }
 }
 
-fn binary(
-    op: Binary,
-    matrices: &[Vec<f32>],
-    a: &Operand,
-    b: &Operand,
-    rows: usize,
-    width: usize,
-) -> Vec<f32> {
+fn binary(op: Binary, matrices: &[Vec<f32>], a: &Value, b: &Value, rows: usize, width: usize) -> Vec<f32> {
     let f: fn(f32, f32) -> f32 = match op {
         Binary::Add => |x: f32, y: f32| x + y,
         Binary::Sub => |x: f32, y: f32| x - y,
@@ -239,11 +224,11 @@ fn binary(
         Binary::Max => f32::max,
         Binary::Min => f32::min,
     };
-    let at = |operand: &Operand, r: usize, c: usize| match operand {
-        Operand::Matrix { index, width: 1 } => matrices[*index][r],
-        Operand::Matrix { index, width: w } => matrices[*index][r * w + c],
-        Operand::Constant(values) if values.len() == 1 => values[0],
-        Operand::Constant(values) => values[c],
+    let at = |operand: &Value, r: usize, c: usize| match operand {
+        Value::Matrix { index, width: 1 } => matrices[*index][r],
+        Value::Matrix { index, width: w } => matrices[*index][r * w + c],
+        Value::Constant(values) if values.len() == 1 => values[0],
+        Value::Constant(values) => values[c],
     };
     let mut out = Vec::with_capacity(rows * width);
     for r in 0..rows {

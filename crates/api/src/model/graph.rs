@@ -412,14 +412,7 @@ impl Graph {
     pub fn run(&self, rows: Rows) -> Result<ModelOutput> {
         let n = rows.len();
         let data = match (&self.direct, &self.feed) {
-            (Some(direct), Feed::Matrix { width }) => {
-                ensure!(
-                    rows.width() == *width,
-                    "rows have {} columns, the graph takes {width}",
-                    rows.width()
-                );
-                direct.run(rows.into_numbers(), n)
-            }
+            (Some(direct), Feed::Matrix { width }) => direct.run(matrix(rows, *width)?, n),
             _ => self.run_plan(self.tensors(rows)?)?,
         };
         let expected = n * self.classes;
@@ -437,12 +430,7 @@ impl Graph {
         let n = rows.len();
         match &self.feed {
             Feed::Matrix { width } => {
-                ensure!(
-                    rows.width() == *width,
-                    "rows have {} columns, the graph takes {width}",
-                    rows.width()
-                );
-                let matrix = tract_ndarray::Array2::from_shape_vec((n, *width), rows.into_numbers())
+                let matrix = tract_ndarray::Array2::from_shape_vec((n, *width), matrix(rows, *width)?)
                     .context("Failed to shape the input tensor")?;
                 Ok(tvec!(Tensor::from(matrix).into()))
             }
@@ -451,6 +439,12 @@ impl Graph {
             }
         }
     }
+}
+
+/// The rows' numbers, row-major, checked `width` to a row.
+fn matrix(rows: Rows, width: usize) -> Result<Vec<f32>> {
+    ensure!(rows.width() == width, "rows have {} columns, the graph takes {width}", rows.width());
+    Ok(rows.into_numbers())
 }
 
 impl Column {

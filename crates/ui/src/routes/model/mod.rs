@@ -123,7 +123,7 @@ fn show_result(
 
 /// The result page of `details`' model for the input in `query`, from
 /// answers already in hand: what the handler renders once the API has
-/// answered, public so the benchmark's floor (`examples/floor.rs`) renders
+/// answered, public so the benchmark's floor (`examples/floor-ui.rs`) renders
 /// exactly this page without asking an API.
 pub fn result_page(
     details: &ModelDetails,
