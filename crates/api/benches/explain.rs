@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use api::explain::what_if;
 use api::input::json_v1;
-use api::model::Registry;
+use api::repository::Registry;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {

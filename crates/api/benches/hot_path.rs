@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use api::input::json_v1;
-use api::model::Registry;
+use api::repository::Registry;
 use api::routes::{batch_answer, single_answer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;

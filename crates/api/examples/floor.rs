@@ -19,8 +19,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api::auth::GateLayer;
 use api::exchange::ExchangeLayer;
+use api::gate::GateLayer;
 use api::metrics::Metrics;
 use axum::routing::{get, post};
 use axum::{Json, Router};

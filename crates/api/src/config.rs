@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use service::cli::parse_secret;
 pub use service::cli::{Command, LogFormat};
 
-use crate::model::Watch;
+use crate::repository::Watch;
 
 /// The prediction API: serves every ONNX model in MODELS_DIR over JSON.
 #[derive(Debug, Clone, Parser)]

@@ -120,7 +120,7 @@ impl ApiError {
 
     /// The 404 for a model name `registry` does not serve, saying why when
     /// a file of that name failed to load.
-    pub fn model_not_found(name: &str, registry: &crate::model::Registry) -> Self {
+    pub fn model_not_found(name: &str, registry: &crate::repository::Registry) -> Self {
         let failure = registry.last_error(name).map(|f| format!("{} failed to load: {}", f.file, f.reason));
         Self::ModelNotFound { name: name.chars().take(64).collect(), available: registry.names(), failure }
     }

@@ -12,8 +12,9 @@ use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::model::{LoadOptions, Repository, watch};
-use crate::routes::{RouterOptions, api_router};
+use crate::repository::{Repository, watch};
+use crate::routes::{DriftCollector, RouterOptions, api_router};
+use crate::serving::LoadOptions;
 use crate::state::AppState;
 
 /// A service whose models are loaded and whose port is bound, ready to serve.
@@ -51,6 +52,7 @@ impl App {
             )
             .await?,
         );
+        metrics.register_collector(Box::new(DriftCollector::new(&models)));
         watch(models.clone(), settings.models_watch, Duration::from_millis(settings.models_poll_ms))?;
         let state = AppState {
             models,

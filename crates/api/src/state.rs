@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
-use crate::model::Repository;
+use crate::repository::Repository;
 
 /// Shared, read-only state of the running service.
 #[derive(Debug, Clone)]

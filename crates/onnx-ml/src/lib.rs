@@ -12,8 +12,10 @@
 //!
 //! Nothing here knows HTTP, JSON requests or model cards.
 
+mod direct;
 mod encoders;
 mod ensemble;
+mod labels;
 mod linear;
 mod scaler;
 mod signature;
@@ -24,9 +26,11 @@ mod zipmap;
 
 use tract_onnx::prelude::*;
 
+pub use direct::Direct;
 pub use ensemble::{Aggregate, Mode, NodeView, PostTransform, TreeEnsemble};
+pub use labels::ClassLabels;
 pub use linear::{LinearClassifier, LinearRegressor, LinearWeights};
-pub use signature::{ClassLabels, Dim, ElemType, InputHandling, Signature, TensorInfo};
+pub use signature::{Dim, ElemType, InputHandling, Signature, TensorInfo};
 pub use sizes::check_tensor_sizes;
 pub use trees::{TreeClassifier, TreeRegressor};
 

@@ -7,6 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
 use crate::ensemble::{PostTransform, probit, transform_scores};
+use crate::labels::ClassLabels;
 use crate::tensors::{cast, floats, tensor_of};
 
 /// A linear model's weights: `scores = x · Wᵀ + b`, one row of `W` per target.
@@ -90,14 +91,8 @@ fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearClassifier {
     weights: LinearWeights,
-    labels: ClassNames,
+    labels: ClassLabels,
     transform: PostTransform,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum ClassNames {
-    Ints(Vec<i64>),
-    Strings(Vec<String>),
 }
 
 impl Eq for LinearClassifier {}
@@ -112,20 +107,11 @@ pub(crate) fn parse_classifier(
     ctx: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let labels = match (
-        node.get_attr_opt_vec::<i64>("classlabels_ints")?,
-        node.get_attr_opt_vec::<String>("classlabels_strings")?,
-    ) {
-        (Some(i), None) if !i.is_empty() => ClassNames::Ints(i),
-        (None, Some(s)) if !s.is_empty() => ClassNames::Strings(s),
-        _ => bail!("exactly one of classlabels_ints and classlabels_strings must be set"),
-    };
+    let labels = ClassLabels::of_node(node, &["classlabels_ints"])?
+        .context("a classifier must set classlabels_ints or classlabels_strings")?;
     let coefficients = floats(ctx, node, "coefficients")?.unwrap_or_default();
     let intercepts = floats(ctx, node, "intercepts")?;
-    let n_labels = match &labels {
-        ClassNames::Ints(i) => i.len(),
-        ClassNames::Strings(s) => s.len(),
-    };
+    let n_labels = labels.len();
     let targets = match &intercepts {
         Some(b) => b.len(),
         None if coefficients.len().is_multiple_of(n_labels) && n_labels > 2 => n_labels,
@@ -192,26 +178,15 @@ impl LinearClassifier {
     }
 
     fn n_classes(&self) -> usize {
-        match &self.labels {
-            ClassNames::Ints(i) => i.len(),
-            ClassNames::Strings(s) => s.len(),
-        }
+        self.labels.len()
     }
 
     fn label_type(&self) -> DatumType {
-        match self.labels {
-            ClassNames::Ints(_) => i64::datum_type(),
-            ClassNames::Strings(_) => String::datum_type(),
-        }
+        self.labels.datum_type()
     }
 
     fn label_tensor(&self, picks: &[usize]) -> TractResult<Tensor> {
-        match &self.labels {
-            ClassNames::Ints(v) => tensor_of(&[picks.len()], picks.iter().map(|&i| v[i]).collect()),
-            ClassNames::Strings(v) => {
-                tensor_of(&[picks.len()], picks.iter().map(|&i| v[i].clone()).collect())
-            }
-        }
+        self.labels.tensor(picks)
     }
 }
 

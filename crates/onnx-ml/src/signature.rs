@@ -15,6 +15,8 @@ use tract_onnx::pb::type_proto;
 use tract_onnx::pb::{ModelProto, NodeProto, TensorProto, ValueInfoProto};
 use tract_onnx::prelude::Framework;
 
+use crate::labels::ClassLabels;
+
 /// A tensor element type, as ONNX declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ElemType {
@@ -122,38 +124,6 @@ pub struct TensorInfo {
     pub elem: ElemType,
     /// Its declared shape, when the graph declares one.
     pub shape: Option<Vec<Dim>>,
-}
-
-/// The classes a classifier names, in score-column order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClassLabels {
-    /// `classlabels_strings`.
-    Strings(Vec<String>),
-    /// `classlabels_int64s` (or `classlabels_ints`).
-    Ints(Vec<i64>),
-}
-
-impl ClassLabels {
-    /// The labels as text.
-    pub fn names(&self) -> Vec<String> {
-        match self {
-            Self::Strings(s) => s.clone(),
-            Self::Ints(i) => i.iter().map(ToString::to_string).collect(),
-        }
-    }
-
-    /// How many classes.
-    pub fn len(&self) -> usize {
-        match self {
-            Self::Strings(s) => s.len(),
-            Self::Ints(i) => i.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What a graph takes and gives.
@@ -433,13 +403,5 @@ fn constant_labels(t: &TensorProto) -> Option<ClassLabels> {
 }
 
 fn labels_of(node: &NodeProto) -> Option<ClassLabels> {
-    let strings: Option<Vec<String>> = node.get_attr_opt_vec::<String>("classlabels_strings").ok().flatten();
-    if let Some(s) = strings.filter(|s| !s.is_empty()) {
-        return Some(ClassLabels::Strings(s));
-    }
-    // Tree ensembles and ZipMap name them `classlabels_int64s`; linear and SVM classifiers `classlabels_ints`.
-    ["classlabels_int64s", "classlabels_ints"]
-        .into_iter()
-        .find_map(|name| node.get_attr_opt_vec::<i64>(name).ok().flatten().filter(|i| !i.is_empty()))
-        .map(ClassLabels::Ints)
+    ClassLabels::of_node(node, &["classlabels_int64s", "classlabels_ints"]).ok().flatten()
 }

@@ -10,41 +10,12 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
+use crate::labels::ClassLabels;
 use crate::tensors::floats;
 
 use super::ensemble::{
     Aggregate, ChunkScores, Mode, PostTransform, TreeAttributes, TreeEnsemble, transform_scores,
 };
-
-/// The class labels a classifier answers with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Labels {
-    Ints(Vec<i64>),
-    Strings(Vec<String>),
-}
-
-impl Labels {
-    fn len(&self) -> usize {
-        match self {
-            Self::Ints(v) => v.len(),
-            Self::Strings(v) => v.len(),
-        }
-    }
-
-    fn datum_type(&self) -> DatumType {
-        match self {
-            Self::Ints(_) => i64::datum_type(),
-            Self::Strings(_) => String::datum_type(),
-        }
-    }
-
-    fn tensor(&self, indices: &[usize]) -> TractResult<Tensor> {
-        Ok(match self {
-            Self::Ints(v) => tensor1(&indices.iter().map(|&i| v[i]).collect::<Vec<_>>()),
-            Self::Strings(v) => tensor1(&indices.iter().map(|&i| v[i].clone()).collect::<Vec<_>>()),
-        })
-    }
-}
 
 fn ints(node: &NodeProto, name: &str) -> TractResult<Vec<i64>> {
     Ok(node.get_attr_opt_vec::<i64>(name)?.unwrap_or_default())
@@ -198,7 +169,7 @@ fn rows_of(input: &TValue, needed: usize) -> TractResult<(Vec<f32>, usize, usize
 #[derive(Debug, Clone, PartialEq)]
 pub struct TreeClassifier {
     ensemble: Arc<TreeEnsemble>,
-    labels: Labels,
+    labels: ClassLabels,
     base_values: Vec<f32>,
     transform: PostTransform,
     /// Two classes and only one of them in the leaves (onnxruntime's "binary case").
@@ -210,14 +181,8 @@ pub(crate) fn parse_classifier(
     ctx: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let labels = match (
-        node.get_attr_opt_vec::<i64>("classlabels_int64s")?,
-        node.get_attr_opt_tvec::<&str>("classlabels_strings")?,
-    ) {
-        (Some(ints), None) => Labels::Ints(ints),
-        (None, Some(strings)) => Labels::Strings(strings.iter().map(|s| (*s).to_owned()).collect()),
-        _ => bail!("exactly one of classlabels_int64s and classlabels_strings must be set"),
-    };
+    let labels = ClassLabels::of_node(node, &["classlabels_int64s"])?
+        .context("a classifier must set classlabels_int64s or classlabels_strings")?;
     ensure!(labels.len() >= 2, "a classifier needs at least two classes");
     let attributes = tree_attributes(ctx, node, "class")?;
     let ensemble = TreeEnsemble::build(&attributes, labels.len(), Aggregate::Sum)?;

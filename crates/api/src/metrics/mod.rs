@@ -1,11 +1,13 @@
 //! Prometheus metrics: what the service counts. It owns the registry and
-//! nothing else: `exchange` and the handlers call its `record_*` methods,
-//! `GET /metrics` renders it.
+//! nothing else: `exchange` and the serving core call its `record_*`
+//! methods, collectors registered at start-up add what is read at each
+//! scrape, `GET /metrics` renders it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -69,12 +71,28 @@ struct ModelCounters {
     inference_seconds: Histogram,
 }
 
+/// One model's prediction metrics.
+#[derive(Debug, Clone)]
+pub struct ModelMetrics(Arc<ModelCounters>);
+
+impl ModelMetrics {
+    /// Records one successful prediction request of `rows` rows that took `inference` in the model.
+    pub fn record(&self, rows: usize, inference: Duration) {
+        let counters = &self.0;
+        counters.predictions.inc();
+        counters.rows.inc_by(rows as u64);
+        counters.batch_rows.observe(rows as f64);
+        counters.inference_seconds.observe(inference.as_secs_f64());
+    }
+}
+
 /// Every metric the API exports.
 #[derive(Debug)]
 pub struct Metrics {
     routes: RwLock<HashMap<Box<str>, Vec<Arc<RouteCounters>>>>,
     models: RwLock<HashMap<Box<str>, Arc<ModelCounters>>>,
-    registry: Registry,
+    /// Written to once per collector at start-up, read on every scrape.
+    registry: RwLock<Registry>,
     requests: Family<ExchangeLabels, Counter>,
     request_seconds: HistogramFamily<RouteLabels>,
     in_flight: Gauge,
@@ -144,7 +162,7 @@ impl Metrics {
         Self {
             routes: RwLock::default(),
             models: RwLock::default(),
-            registry,
+            registry: RwLock::new(registry),
             model_loads,
             models_loaded,
             model_load_failures,
@@ -158,13 +176,10 @@ impl Metrics {
         }
     }
 
-    /// Records one successful prediction request of `rows` rows that took `inference` in the model.
-    pub fn record_prediction(&self, model: &str, rows: usize, inference: Duration) {
-        let counters = self.model_counters(model);
-        counters.predictions.inc();
-        counters.rows.inc_by(rows as u64);
-        counters.batch_rows.observe(rows as f64);
-        counters.inference_seconds.observe(inference.as_secs_f64());
+    /// The prediction metrics of the model called `model`, resolved once
+    /// (a served model keeps them for its lifetime).
+    pub fn model(&self, model: &str) -> ModelMetrics {
+        ModelMetrics(self.model_counters(model))
     }
 
     fn model_counters(&self, model: &str) -> Arc<ModelCounters> {
@@ -244,11 +259,17 @@ impl Metrics {
         made
     }
 
+    /// Adds metrics gathered anew at each scrape (the drift counters,
+    /// which belong to whichever models are loaded then).
+    pub fn register_collector(&self, collector: Box<dyn Collector>) {
+        self.registry.write().unwrap_or_else(PoisonError::into_inner).register_collector(collector);
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        let _ = encode(&mut out, &self.registry.read().unwrap_or_else(PoisonError::into_inner));
         out
     }
 }
@@ -261,7 +282,7 @@ mod tests {
     fn a_prediction_shows_up_in_the_exposition() {
         let metrics = Metrics::new();
 
-        metrics.record_prediction("iris", 3, Duration::from_micros(40));
+        metrics.model("iris").record(3, Duration::from_micros(40));
 
         let text = metrics.render();
         assert!(text.contains(r#"predictions_total{model="iris"} 1"#), "{text}");

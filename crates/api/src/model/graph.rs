@@ -10,11 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use api_types::{ModelCard, Task, TensorSpec};
-use onnx_ml::{ClassLabels, Dim, ElemType, Signature};
+use onnx_ml::{ClassLabels, Dim, Direct, ElemType, Signature};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::DimLike;
 
-use super::direct::Direct;
 use crate::input::{Category, FeatureSchema, Rows};
 
 /// What a graph answers for a batch, protocol-neutral.

@@ -1,18 +1,17 @@
-//! The loaded models: reading `MODELS_DIR`, checking each card against
-//! its graph, reloading on change, and running inference. Checked rows in, tensors out; nothing
-//! here knows about HTTP or JSON, so every protocol serves the same models.
+//! Loading models: finding them in `MODELS_DIR`, reading each card (or one
+//! from its graph alone), checking it against its graph, and running the
+//! graph on checked rows. Checked rows in, outputs out; nothing here knows
+//! about HTTP, explanations or monitoring, so every protocol serves the
+//! same models.
 
 pub mod card;
-mod direct;
+mod card_from_graph;
 mod graph;
-mod infer;
-mod registry;
-mod repository;
+mod loaded;
 mod source;
-mod watch;
 
+pub use card_from_graph::to_toml;
 pub use graph::{Graph, Head, HeadOp, ModelOutput, best_class};
-pub use infer::to_toml;
-pub use registry::{LoadOptions, LoadedModel, Registry, ScanReport};
-pub use repository::Repository;
-pub use watch::{Watch, watch};
+pub use loaded::LoadedModel;
+pub(crate) use loaded::{describe, relative, rfc3339};
+pub(crate) use source::{BACKGROUND_FILE, Fingerprint, Source, Version, discover, source_in};

@@ -18,17 +18,17 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 /// The graph's file name in a model directory.
-pub(super) const MODEL_FILE: &str = "model.onnx";
+pub(crate) const MODEL_FILE: &str = "model.onnx";
 /// The card's file name.
-pub(super) const CARD_FILE: &str = "card.toml";
+pub(crate) const CARD_FILE: &str = "card.toml";
 /// The reference answers checked at load.
-pub(super) const GOLDEN_FILE: &str = "golden.json";
+pub(crate) const GOLDEN_FILE: &str = "golden.json";
 /// The training rows explanations are measured against.
-pub(super) const BACKGROUND_FILE: &str = "background.csv";
+pub(crate) const BACKGROUND_FILE: &str = "background.csv";
 
 /// One model version's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Source {
+pub(crate) struct Source {
     /// The model's name (its directory or file name).
     pub name: String,
     /// The version its directory names, for the versioned layout.
@@ -47,7 +47,7 @@ pub(super) struct Source {
 
 impl Source {
     /// `name` or `name/version`: what failures and reloads are keyed by.
-    pub(super) fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match &self.version {
             Some(v) => format!("{}/{v}", self.name),
             None => self.name.clone(),
@@ -56,7 +56,7 @@ impl Source {
 
     /// Size and modification time of every file it reads: a change in any of
     /// them means the model must be loaded again.
-    pub(super) fn fingerprint(&self) -> Fingerprint {
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
         let files = [
             Some(&self.onnx),
             self.card.as_ref(),
@@ -81,11 +81,11 @@ impl Source {
 
 /// What a [`Source`]'s files looked like when it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct Fingerprint(Vec<(PathBuf, u64, SystemTime)>);
+pub(crate) struct Fingerprint(Vec<(PathBuf, u64, SystemTime)>);
 
 /// A directory entry that looks like a model but cannot be one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Misplaced {
+pub(crate) struct Misplaced {
     /// The model's name.
     pub name: String,
     /// The file or directory at fault.
@@ -96,7 +96,7 @@ pub(super) struct Misplaced {
 
 /// Every model source under a directory, and what could not be one.
 #[derive(Debug, Default)]
-pub(super) struct Discovery {
+pub(crate) struct Discovery {
     /// Sources, sorted by name then version.
     pub sources: Vec<Source>,
     /// Entries that look like models but are not laid out as one.
@@ -104,7 +104,7 @@ pub(super) struct Discovery {
 }
 
 /// Reads `dir`.
-pub(super) fn discover(dir: &Path) -> Result<Discovery> {
+pub(crate) fn discover(dir: &Path) -> Result<Discovery> {
     let mut found = Discovery::default();
     for entry in sorted_entries(dir)? {
         let Some(file_name) = entry.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
@@ -186,7 +186,7 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
-pub(super) fn source_in(name: &str, version: Option<String>, dir: &Path, parent: Option<&Path>) -> Source {
+pub(crate) fn source_in(name: &str, version: Option<String>, dir: &Path, parent: Option<&Path>) -> Source {
     let find =
         |file: &str| [Some(dir), parent].into_iter().flatten().map(|d| d.join(file)).find(|p| p.is_file());
     Source {
@@ -203,11 +203,11 @@ pub(super) fn source_in(name: &str, version: Option<String>, dir: &Path, parent:
 /// A version directory's name: numbers separated by dots (`3`, `1.4.0`,
 /// an optional leading `v`), ordered as numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Version(pub(super) String);
+pub(crate) struct Version(pub(super) String);
 
 impl Version {
     /// The version `name` spells, if it is one.
-    pub(super) fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         let digits = name.strip_prefix('v').unwrap_or(name);
         let ok = !digits.is_empty()
             && name.len() <= 32

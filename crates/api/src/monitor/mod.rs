@@ -7,11 +7,14 @@ mod drift;
 mod live;
 mod reference;
 
-use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use api_types::{ModelCard, Monitoring};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 use live::Live;
 use reference::{FeatureProfile, PredictionProfile, Reference};
@@ -144,68 +147,66 @@ pub struct Tally(Vec<u64>);
 /// Samples of the drift metric families, gathered over every model.
 #[derive(Debug, Default)]
 pub struct Samples {
-    input: Vec<(Vec<(&'static str, String)>, u64)>,
-    input_reference: Vec<(Vec<(&'static str, String)>, f64)>,
-    prediction: Vec<(Vec<(&'static str, String)>, u64)>,
-    prediction_reference: Vec<(Vec<(&'static str, String)>, f64)>,
+    input: Vec<(Labels, u64)>,
+    input_reference: Vec<(Labels, f64)>,
+    prediction: Vec<(Labels, u64)>,
+    prediction_reference: Vec<(Labels, f64)>,
 }
 
 impl Samples {
-    /// The four families as OpenMetrics text (without the final `# EOF`).
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        family(
-            &mut out,
+    /// The four families, for a metrics collector.
+    pub fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        counters(
+            &mut encoder,
             "model_input_bin",
-            "counter",
             "Rows predicted since the model loaded, by feature and reference bin",
             &self.input,
-            "_total",
-        );
-        family(
-            &mut out,
+        )?;
+        shares(
+            &mut encoder,
             "model_input_bin_reference_share",
-            "gauge",
             "Share of the training rows in each bin, by feature",
             &self.input_reference,
-            "",
-        );
-        family(
-            &mut out,
+        )?;
+        counters(
+            &mut encoder,
             "model_prediction_bin",
-            "counter",
             "Predictions since the model loaded, by class or value bin",
             &self.prediction,
-            "_total",
-        );
-        family(
-            &mut out,
+        )?;
+        shares(
+            &mut encoder,
             "model_prediction_bin_reference_share",
-            "gauge",
             "Share of the training predictions in each class or value bin",
             &self.prediction_reference,
-            "",
-        );
-        out
+        )
     }
 }
 
-fn family<V: std::fmt::Display>(
-    out: &mut String,
+type Labels = Vec<(&'static str, String)>;
+
+fn counters(
+    encoder: &mut DescriptorEncoder<'_>,
     name: &str,
-    kind: &str,
     help: &str,
-    samples: &[(Vec<(&'static str, String)>, V)],
-    suffix: &str,
-) {
-    let _ = writeln!(out, "# TYPE {name} {kind}\n# HELP {name} {help}.");
+    samples: &[(Labels, u64)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, value) in samples {
-        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-        let _ = writeln!(out, "{name}{suffix}{{{}}} {value}", labels.join(","));
+        ConstCounter::new(*value).encode(family.encode_family(labels)?)?;
     }
+    Ok(())
 }
 
-/// A label value as OpenMetrics quotes it.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+fn shares(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    samples: &[(Labels, f64)],
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        ConstGauge::new(*value).encode(family.encode_family(labels)?)?;
+    }
+    Ok(())
 }

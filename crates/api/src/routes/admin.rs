@@ -9,10 +9,10 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::model::ScanReport;
+use crate::gate::GateLayer;
+use crate::repository::ScanReport;
 use crate::state::AppState;
 
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 
 use api_types::{BatchPredictResponse, PredictResponse, Prediction, Predictions};
 
-use crate::model::{LoadedModel, ModelOutput};
+use crate::model::ModelOutput;
+use crate::serving::ServedModel;
 
 /// Every row's answer, written from the output as it is.
-pub(crate) fn predictions<'a>(model: &'a LoadedModel, output: &'a ModelOutput) -> Predictions<'a> {
+pub(crate) fn predictions<'a>(model: &'a ServedModel, output: &'a ModelOutput) -> Predictions<'a> {
     let card = model.card();
     match output {
         ModelOutput::Probabilities { data, .. } => Predictions::of_classes(&card.classes, data),
@@ -21,7 +22,7 @@ pub(crate) fn predictions<'a>(model: &'a LoadedModel, output: &'a ModelOutput) -
 }
 
 /// The body of `POST /predict`: model, version and the one row's answer.
-pub fn single<'a>(model: &'a LoadedModel, output: &'a ModelOutput) -> Option<PredictResponse<'a>> {
+pub fn single<'a>(model: &'a ServedModel, output: &'a ModelOutput) -> Option<PredictResponse<'a>> {
     let card = model.card();
     let prediction = match output {
         ModelOutput::Probabilities { data, classes } => {
@@ -43,7 +44,7 @@ pub fn single<'a>(model: &'a LoadedModel, output: &'a ModelOutput) -> Option<Pre
 }
 
 /// The body of `POST /predict/batch`: model, version and one answer per row.
-pub fn batch<'a>(model: &'a LoadedModel, output: &'a ModelOutput) -> BatchPredictResponse<'a> {
+pub fn batch<'a>(model: &'a ServedModel, output: &'a ModelOutput) -> BatchPredictResponse<'a> {
     let card = model.card();
     BatchPredictResponse {
         model: Cow::Borrowed(&card.name),

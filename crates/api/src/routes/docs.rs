@@ -16,7 +16,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::model::Registry;
+use crate::repository::Registry;
+use crate::serving::ServedModel;
 use crate::state::AppState;
 
 /// Where the document is served.
@@ -58,7 +59,7 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
     let names: Vec<String> = registry.names();
     let example_name =
         registry.default_model().map_or_else(|| names.first().cloned(), |m| Some(m.card().name.clone()));
-    let single = |model: &crate::model::LoadedModel| -> Map<String, Value> {
+    let single = |model: &ServedModel| -> Map<String, Value> {
         model
             .card()
             .examples
@@ -71,7 +72,7 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
             })
             .collect()
     };
-    let batch = |model: &crate::model::LoadedModel| -> Map<String, Value> {
+    let batch = |model: &ServedModel| -> Map<String, Value> {
         let rows: Vec<&_> = model.card().examples.iter().map(|e| &e.values).collect();
         let mut examples = Map::new();
         if !rows.is_empty() {
@@ -82,7 +83,7 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
         }
         examples
     };
-    let all = |per_model: &dyn Fn(&crate::model::LoadedModel) -> Map<String, Value>| -> Map<String, Value> {
+    let all = |per_model: &dyn Fn(&ServedModel) -> Map<String, Value>| -> Map<String, Value> {
         registry.models().flat_map(|m| per_model(m)).collect()
     };
 

@@ -2,7 +2,6 @@
 //! `/models/{name}/what-if`, over the same JSON rows as `/predict`.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use anyhow::Context;
 use api_types::{
@@ -12,19 +11,18 @@ use api_types::{
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answers;
 use super::models::NamedModel;
 use super::predict::RequestProblems;
-use crate::auth::GateLayer;
 use crate::error::ApiError;
-use crate::explain::{Explainer, Explanation, Swept, what_if as sweep};
+use crate::explain::{Explanation, Swept};
 use crate::extract::{ApiJson, JsonBody};
+use crate::gate::GateLayer;
 use crate::input::{Category, Rows, json_v1};
-use crate::model::{LoadedModel, ModelOutput};
+use crate::serving::{Explained, ServedModel, WhatIf};
 use crate::state::AppState;
 
 /// The most rows one `/explain/batch` request may hold: each row costs
@@ -56,9 +54,9 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     )
 )]
 async fn explain(NamedModel(model): NamedModel, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    explainer_of(&model)?;
+    model.explainer_or_conflict()?;
     let rows = json_v1::parse_instance(model.schema(), &body)?;
-    let (output, explanations) = run(model.clone(), rows).await?;
+    let Explained { output, explanations } = model.explain(rows).await?;
     let prediction = answers::single(&model, &output).context("the model answered no row")?;
     let explanation = wire(&model, explanations.into_iter().next().context("no explanation")?)?;
     Ok(ApiJson(ExplainResponse { prediction, explanation }).into_response())
@@ -84,9 +82,9 @@ async fn explain_batch(
     NamedModel(model): NamedModel,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    explainer_of(&model)?;
+    model.explainer_or_conflict()?;
     let rows = json_v1::parse_batch(model.schema(), &body, state.max_batch.min(MAX_EXPLAIN_ROWS))?;
-    let (output, explanations) = run(model.clone(), rows).await?;
+    let Explained { output, explanations } = model.explain(rows).await?;
     let explanations = explanations.into_iter().map(|e| wire(&model, e)).collect::<Result<_, _>>()?;
     let card = model.card();
     Ok(ApiJson(BatchExplainResponse {
@@ -126,36 +124,12 @@ async fn what_if(
     Query(query): Query<WhatIfQuery>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    explainer_of(&model)?;
+    model.explainer_or_conflict()?;
     let features = asked_features(&model, query.features.as_deref())?;
-    let rows = json_v1::parse_instance(model.schema(), &body)?;
-    let row = rows.clone();
-    let task = {
-        let (model, features) = (model.clone(), features.clone());
-        move || -> anyhow::Result<(f64, Option<usize>, Vec<Sweep>)> {
-            let explainer = model.explainer().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let output = model.graph().run(rows.clone())?;
-            let class = output.predicted_classes().into_iter().next().flatten();
-            let own = explainer.outputs(model.graph(), rows.clone(), class)?;
-            let curves = sweep(
-                explainer,
-                model.graph(),
-                model.schema(),
-                &model.card().features,
-                &rows,
-                class,
-                &features,
-            )?;
-            Ok((own.first().copied().unwrap_or(f64::NAN), class, curves))
-        }
-    };
-    let span = tracing::Span::current();
-    let (output, class, curves) = tokio::task::spawn_blocking(move || span.in_scope(task))
-        .in_current_span()
-        .await
-        .context("the what-if task failed")??;
+    let row = json_v1::parse_instance(model.schema(), &body)?;
+    let WhatIf { output, class, curves } = model.what_if(row.clone(), features.clone()).await?;
     let card = model.card();
-    let explainer = explainer_of(&model)?;
+    let explainer = model.explainer_or_conflict()?;
     let curves = features
         .iter()
         .zip(curves)
@@ -179,19 +153,8 @@ async fn what_if(
     .into_response())
 }
 
-/// One feature's swept values and the output at each.
-type Sweep = Vec<(Swept, f64)>;
-
-/// The model's explainer, or the 409 saying why it has none.
-pub(super) fn explainer_of(model: &LoadedModel) -> Result<&Explainer, ApiError> {
-    model.explainer().map_err(|reason| ApiError::NotExplainable {
-        model: model.card().name.clone(),
-        reason: reason.to_owned(),
-    })
-}
-
 /// The card columns named in `?features=`, in card order; all when absent.
-fn asked_features(model: &LoadedModel, asked: Option<&str>) -> Result<Vec<usize>, ApiError> {
+fn asked_features(model: &ServedModel, asked: Option<&str>) -> Result<Vec<usize>, ApiError> {
     let schema = model.schema();
     let Some(asked) = asked else { return Ok((0..schema.width()).collect()) };
     let mut columns = Vec::new();
@@ -220,33 +183,9 @@ fn asked_features(model: &LoadedModel, asked: Option<&str>) -> Result<Vec<usize>
     Ok(columns)
 }
 
-/// Predicts and explains `rows` off the async workers (milliseconds of work).
-pub(super) async fn run(
-    model: Arc<LoadedModel>,
-    rows: Rows,
-) -> Result<(ModelOutput, Vec<Explanation>), ApiError> {
-    let task = move || -> anyhow::Result<(ModelOutput, Vec<Explanation>)> {
-        let explainer = model.explainer().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let output = model.graph().run(rows.clone())?;
-        let classes = output.predicted_classes();
-        let explanations = explainer.explain(model.graph(), model.schema(), &rows, &classes)?;
-        // An explained row is a predicted row: drift counts it (what-if curves are not).
-        if let Ok(monitor) = model.monitor() {
-            monitor.commit(monitor.tally(&rows), &output);
-        }
-        Ok((output, explanations))
-    };
-    let span = tracing::Span::current();
-    let done = tokio::task::spawn_blocking(move || span.in_scope(task))
-        .in_current_span()
-        .await
-        .context("the explanation task failed")??;
-    Ok(done)
-}
-
 /// An explanation as the API writes it.
-fn wire(model: &LoadedModel, e: Explanation) -> Result<api_types::Explanation, ApiError> {
-    let explainer = explainer_of(model)?;
+fn wire(model: &ServedModel, e: Explanation) -> Result<api_types::Explanation, ApiError> {
+    let explainer = model.explainer_or_conflict()?;
     let card = model.card();
     let space = explainer.space();
     Ok(api_types::Explanation {
@@ -267,7 +206,7 @@ fn wire(model: &LoadedModel, e: Explanation) -> Result<api_types::Explanation, A
 }
 
 /// The row's own value of feature `col`, as sent (`None` when missing).
-fn current_value(model: &LoadedModel, row: &Rows, col: usize) -> Option<FeatureValue> {
+fn current_value(model: &ServedModel, row: &Rows, col: usize) -> Option<FeatureValue> {
     match row.category(0, col) {
         Some(Category::Known(i)) => {
             model.schema().categories(col).get(*i as usize).cloned().map(FeatureValue::Text)
@@ -279,7 +218,7 @@ fn current_value(model: &LoadedModel, row: &Rows, col: usize) -> Option<FeatureV
     }
 }
 
-fn swept_value(model: &LoadedModel, col: usize, value: Swept) -> FeatureValue {
+fn swept_value(model: &ServedModel, col: usize, value: Swept) -> FeatureValue {
     match value {
         Swept::Number(x) => FeatureValue::Number(x),
         Swept::Category(i) => {

@@ -1,12 +1,17 @@
 //! `GET /metrics`: the Prometheus (OpenMetrics text) exposition.
 
+use std::sync::{Arc, Weak};
+
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::monitor::Samples;
+use crate::repository::Repository;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -24,17 +29,34 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
 )]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut samples = Samples::default();
-    for model in state.models.current().models() {
-        if let Ok(monitor) = model.monitor() {
-            monitor.write_metrics(&model.card().name, &mut samples);
-        }
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
+
+/// The drift counters of whichever models are loaded when `/metrics` is
+/// scraped. Holds the repository weakly: the repository holds the metrics.
+#[derive(Debug)]
+pub struct DriftCollector(Weak<Repository>);
+
+impl DriftCollector {
+    /// Collects the drift counters of `models`' models.
+    pub fn new(models: &Arc<Repository>) -> Self {
+        Self(Arc::downgrade(models))
     }
-    let text = state.metrics.render();
-    // The drift families go before the exposition's closing `# EOF`.
-    let body = match text.strip_suffix("# EOF\n") {
-        Some(head) => format!("{head}{}# EOF\n", samples.render()),
-        None => text,
-    };
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+}
+
+impl Collector for DriftCollector {
+    fn encode(&self, encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let mut samples = Samples::default();
+        if let Some(models) = self.0.upgrade() {
+            for model in models.current().models() {
+                if let Ok(monitor) = model.monitor() {
+                    monitor.write_metrics(&model.card().name, &mut samples);
+                }
+            }
+        }
+        samples.encode(encoder)
+    }
 }

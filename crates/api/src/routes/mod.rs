@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use answers::{batch as batch_answer, single as single_answer};
 pub use docs::{DOCS_PATH, OPENAPI_PATH};
+pub use metrics::DriftCollector;
 
 use crate::error::ApiError;
 use crate::exchange::ExchangeLayer;

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::model::LoadedModel;
+use crate::serving::ServedModel;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -89,7 +89,7 @@ async fn card_toml(NamedModel(model): NamedModel) -> Result<Response, ApiError> 
 /// The default model, while it is loaded; a 404 naming the loaded ones
 /// (and why the default is not among them) otherwise.
 #[derive(Debug)]
-pub(super) struct DefaultModel(pub(super) Arc<LoadedModel>);
+pub(super) struct DefaultModel(pub(super) Arc<ServedModel>);
 
 impl FromRequestParts<AppState> for DefaultModel {
     type Rejection = ApiError;
@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for DefaultModel {
 /// Resolved from the path before the body is read, so an unknown model is a
 /// 404 whatever the body holds.
 #[derive(Debug)]
-pub(super) struct NamedModel(pub(super) Arc<LoadedModel>);
+pub(super) struct NamedModel(pub(super) Arc<ServedModel>);
 
 impl FromRequestParts<AppState> for NamedModel {
     type Rejection = ApiError;

@@ -1,7 +1,6 @@
 //! Predictions over JSON: one row or a batch, for the default or a named model.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use api_types::{BatchPredictResponse, BatchRequest, Instance, PredictResponse, Problem};
@@ -9,24 +8,18 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::answers;
 use super::models::{DefaultModel, NamedModel};
 use super::spreadsheet;
-use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, JsonBody};
-use crate::input::{Rows, json_v1};
-use crate::metrics::Metrics;
-use crate::model::{LoadedModel, ModelOutput};
+use crate::gate::GateLayer;
+use crate::input::json_v1;
+use crate::serving::ServedModel;
 use crate::state::AppState;
-
-/// Batches up to this many rows run on the async worker: they take
-/// microseconds, less than a hand-off to the blocking pool would cost.
-const INLINE_MAX_ROWS: usize = 16;
 
 /// The prediction endpoints, behind the API key (if set) and then load
 /// shedding: a request without the key is refused before it can take a permit.
@@ -93,11 +86,10 @@ pub(super) enum RequestProblems {
     )
 )]
 async fn predict_default(
-    State(state): State<AppState>,
     DefaultModel(model): DefaultModel,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    predict_one(&state.metrics, model, &body).await
+    predict_one(model, &body).await
 }
 
 /// One row for a named model.
@@ -114,12 +106,8 @@ async fn predict_default(
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn predict(
-    State(state): State<AppState>,
-    NamedModel(model): NamedModel,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    predict_one(&state.metrics, model, &body).await
+async fn predict(NamedModel(model): NamedModel, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    predict_one(model, &body).await
 }
 
 /// Up to MAX_BATCH rows for the default model, answered in order.
@@ -182,12 +170,8 @@ async fn predict_batch(
         (status = 422, description = "Every problem with the input, located", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn predict_version(
-    state: State<AppState>,
-    model: NamedModel,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    predict(state, model, body).await
+async fn predict_version(model: NamedModel, body: JsonBody) -> Result<Response, ApiError> {
+    predict(model, body).await
 }
 
 /// A batch for one version of a model.
@@ -219,7 +203,7 @@ async fn predict_batch_version(
 #[derive(Debug)]
 pub(super) enum BatchBody {
     Json(Bytes),
-    Csv { body: Body, answer: spreadsheet::Answer },
+    Csv { body: Body, format: spreadsheet::ReplyFormat },
 }
 
 /// What a batch endpoint reads.
@@ -237,8 +221,8 @@ impl FromRequest<AppState> for BatchBody {
             .map(|m| m.trim().to_ascii_lowercase())
             .unwrap_or_default();
         if mime == "text/csv" {
-            let answer = spreadsheet::Answer::from_accept(request.headers());
-            return Ok(Self::Csv { body: request.into_body(), answer });
+            let format = spreadsheet::ReplyFormat::from_accept(request.headers());
+            return Ok(Self::Csv { body: request.into_body(), format });
         }
         if !crate::extract::is_json(request.headers()) {
             return Err(ApiError::UnsupportedMediaType { accepted: JSON_OR_CSV });
@@ -247,66 +231,26 @@ impl FromRequest<AppState> for BatchBody {
     }
 }
 
-// Debug: at the default `info` the span would format the model name per request.
-#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = 1))]
-async fn predict_one(metrics: &Metrics, model: Arc<LoadedModel>, body: &[u8]) -> Result<Response, ApiError> {
+async fn predict_one(model: Arc<ServedModel>, body: &[u8]) -> Result<Response, ApiError> {
     let rows = json_v1::parse_instance(model.schema(), body)?;
-    let (output, took) = infer(model.clone(), rows).await?;
-    metrics.record_prediction(&model.card().name, 1, took);
+    let output = model.predict(rows).await?;
     let answer = answers::single(&model, &output).context("the model answered no row")?;
     Ok(ApiJson(answer).into_response())
 }
 
 async fn predict_many(
     state: &AppState,
-    model: Arc<LoadedModel>,
+    model: Arc<ServedModel>,
     body: BatchBody,
 ) -> Result<Response, ApiError> {
     match body {
-        BatchBody::Json(bytes) => predict_json_batch(&state.metrics, model, &bytes, state.max_batch).await,
-        BatchBody::Csv { body, answer } => {
-            spreadsheet::predict(&state.metrics, model, body, state.body_limit, state.max_batch, answer).await
+        BatchBody::Json(bytes) => {
+            let rows = json_v1::parse_batch(model.schema(), &bytes, state.max_batch)?;
+            let output = model.predict(rows).await?;
+            Ok(ApiJson(answers::batch(&model, &output)).into_response())
+        }
+        BatchBody::Csv { body, format } => {
+            spreadsheet::predict(model, body, state.body_limit, state.max_batch, format).await
         }
     }
-}
-
-#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
-async fn predict_json_batch(
-    metrics: &Metrics,
-    model: Arc<LoadedModel>,
-    body: &[u8],
-    max_batch: usize,
-) -> Result<Response, ApiError> {
-    let rows = json_v1::parse_batch(model.schema(), body, max_batch)?;
-    let count = rows.len();
-    tracing::Span::current().record("rows", count);
-    let (output, took) = infer(model.clone(), rows).await?;
-    metrics.record_prediction(&model.card().name, count, took);
-    Ok(ApiJson(answers::batch(&model, &output)).into_response())
-}
-
-/// Runs the graph, off the async workers when the batch is large enough to
-/// matter; also says how long the model itself took.
-pub(super) async fn infer(model: Arc<LoadedModel>, rows: Rows) -> Result<(ModelOutput, Duration), ApiError> {
-    let inline = rows.len() <= INLINE_MAX_ROWS;
-    let run = move || {
-        let started = Instant::now();
-        // Counted for drift monitoring only once the model has answered.
-        let tally = model.monitor().ok().map(|m| m.tally(&rows));
-        let output = model.graph().run(rows)?;
-        let took = started.elapsed();
-        if let (Some(tally), Ok(monitor)) = (tally, model.monitor()) {
-            monitor.commit(tally, &output);
-        }
-        anyhow::Ok((output, took))
-    };
-    if inline {
-        return Ok(run()?);
-    }
-    let span = tracing::Span::current();
-    let output = tokio::task::spawn_blocking(move || span.in_scope(run))
-        .in_current_span()
-        .await
-        .context("the inference task failed")??;
-    Ok(output)
 }

@@ -1,6 +1,6 @@
 //! Batches from and to CSV files: the body is read as it streams in (never
-//! past the body limit, never copied whole) into the CSV adapter, predicted
-//! in chunks, and answered as CSV — every input column as sent, then
+//! past the body limit, never copied whole) into the CSV adapter, served by
+//! the serving core, and answered as CSV — every input column as sent, then
 //! `label` and one `p_<class>` per class, or `value` — streamed back chunk by
 //! chunk, every cell safe to open in a spreadsheet; or as the JSON batch
 //! answer when the client accepts only JSON.
@@ -9,8 +9,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use ::csv::StringRecord;
 use anyhow::Context;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -22,26 +22,25 @@ use super::answers;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::input::BodyError;
-use crate::input::csv::{self, Table};
-use crate::metrics::Metrics;
-use crate::model::{LoadedModel, ModelOutput, best_class};
+use crate::input::csv;
+use crate::model::{ModelOutput, best_class};
+use crate::serving::ServedModel;
 
-/// Rows predicted (and written back) at a time: inference's working memory
-/// stays that of a chunk whatever the file's size.
-const CHUNK_ROWS: usize = 4096;
+/// Rows written back at a time.
+const CHUNK_ROWS: usize = 1024;
 
 /// Body chunks buffered between the network and the parser, and answer
 /// chunks between the writer and the network.
 const CHANNEL_DEPTH: usize = 8;
 
-/// What the client wants back.
+/// The format the client wants the predictions in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
+pub(crate) enum ReplyFormat {
     Csv,
     Json,
 }
 
-impl Answer {
+impl ReplyFormat {
     /// CSV unless `Accept` asks for JSON and not for CSV.
     pub(crate) fn from_accept(headers: &HeaderMap) -> Self {
         let accept = headers
@@ -58,14 +57,12 @@ impl Answer {
 }
 
 /// Predicts every row of the CSV `body` with `model`.
-#[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 pub(crate) async fn predict(
-    metrics: &Metrics,
-    model: Arc<LoadedModel>,
+    model: Arc<ServedModel>,
     body: Body,
     limit: usize,
     max_rows: usize,
-    answer: Answer,
+    format: ReplyFormat,
 ) -> Result<Response, ApiError> {
     let (chunks, source) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
     let feeding = tokio::spawn(feed(body, limit, chunks));
@@ -82,21 +79,11 @@ pub(crate) async fn predict(
     .await
     .context("the CSV parsing task failed")?;
     feeding.abort();
-    let table = parsed?;
-    let count = table.rows().len();
-    tracing::Span::current().record("rows", count);
-
-    let predicting = model.clone();
-    let span = tracing::Span::current();
-    let (table, output, took) =
-        tokio::task::spawn_blocking(move || span.in_scope(|| predict_chunks(&predicting, table)))
-            .await
-            .context("the inference task failed")??;
-    metrics.record_prediction(&model.card().name, count, took);
-
-    match answer {
-        Answer::Json => Ok(ApiJson(answers::batch(&model, &output)).into_response()),
-        Answer::Csv => Ok(stream_csv(model, table, output)),
+    let (header, records, rows) = parsed?.into_parts();
+    let output = model.predict(rows).await?;
+    match format {
+        ReplyFormat::Json => Ok(ApiJson(answers::batch(&model, &output)).into_response()),
+        ReplyFormat::Csv => Ok(stream_csv(model, header, records, output)),
     }
 }
 
@@ -148,28 +135,16 @@ impl Read for ChannelReader {
     }
 }
 
-/// Runs the model over the table's rows a chunk at a time.
-fn predict_chunks(model: &LoadedModel, table: Table) -> anyhow::Result<(Table, ModelOutput, Duration)> {
-    let started = Instant::now();
-    let rows = table.rows();
-    let mut output: Option<ModelOutput> = None;
-    for start in (0..rows.len()).step_by(CHUNK_ROWS) {
-        let chunk = model.graph().run(rows.slice(start, start + CHUNK_ROWS))?;
-        match &mut output {
-            Some(all) => all.append(chunk)?,
-            None => output = Some(chunk),
-        }
-    }
-    let output = output.context("a table with no rows")?;
-    Ok((table, output, started.elapsed()))
-}
-
 /// The CSV answer, written and sent a chunk of rows at a time.
-fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Response {
+fn stream_csv(
+    model: Arc<ServedModel>,
+    header: StringRecord,
+    records: Vec<StringRecord>,
+    output: ModelOutput,
+) -> Response {
     let (chunks, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let send = |bytes: Vec<u8>| chunks.blocking_send(Ok(Bytes::from(bytes))).is_ok();
-        let (header, records, _rows) = table.into_parts();
         let classes = &model.card().classes;
         let mut head = writer();
         for cell in &header {
@@ -194,7 +169,7 @@ fn stream_csv(model: Arc<LoadedModel>, table: Table, output: ModelOutput) -> Res
         // 10,000 rows would otherwise allocate a string per cell.
         let mut number = String::new();
         let mut row = 0usize;
-        for batch in records.chunks(CHUNK_ROWS / 4) {
+        for batch in records.chunks(CHUNK_ROWS) {
             let mut out = writer();
             for record in batch {
                 for cell in record {
@@ -278,11 +253,11 @@ mod tests {
         let with = |accept: &str| {
             let mut h = HeaderMap::new();
             h.insert(header::ACCEPT, HeaderValue::from_str(accept).expect("header"));
-            Answer::from_accept(&h)
+            ReplyFormat::from_accept(&h)
         };
-        assert_eq!(Answer::from_accept(&HeaderMap::new()), Answer::Csv);
-        assert_eq!(with("*/*"), Answer::Csv);
-        assert_eq!(with("application/json"), Answer::Json);
-        assert_eq!(with("text/csv, application/json;q=0.5"), Answer::Csv);
+        assert_eq!(ReplyFormat::from_accept(&HeaderMap::new()), ReplyFormat::Csv);
+        assert_eq!(with("*/*"), ReplyFormat::Csv);
+        assert_eq!(with("application/json"), ReplyFormat::Json);
+        assert_eq!(with("text/csv, application/json;q=0.5"), ReplyFormat::Csv);
     }
 }

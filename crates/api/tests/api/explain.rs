@@ -186,7 +186,7 @@ async fn a_model_without_background_rows_is_a_409_saying_so() {
 #[test]
 fn exact_coalitions_agree_with_treeshap_and_the_linear_closed_form_on_the_same_game() {
     for name in ["cars", "diabetes"] {
-        let model = api::model::LoadedModel::load_dir(&models_dir().join(name)).expect("loads");
+        let model = api::serving::ServedModel::load_dir(&models_dir().join(name)).expect("loads");
         let head = model.explainer().expect("explainable");
         let whole = head.over_coalitions(false);
         let golden = golden(name);

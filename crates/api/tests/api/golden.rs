@@ -101,7 +101,7 @@ fn every_shipped_model_has_a_golden_file() {
 #[test]
 fn models_fed_one_float_matrix_skip_tracts_plan_and_the_rest_run_on_it() {
     let direct = |name: &str| {
-        api::model::LoadedModel::load_dir(&models_dir().join(name))
+        api::serving::ServedModel::load_dir(&models_dir().join(name))
             .unwrap_or_else(|e| panic!("{name}: {e:#}"))
             .graph()
             .runs_direct()

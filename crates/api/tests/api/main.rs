@@ -13,6 +13,7 @@ mod monitoring;
 mod openapi;
 mod predict;
 mod reload;
+mod serving;
 mod spreadsheet;
 mod startup;
 mod tabular;

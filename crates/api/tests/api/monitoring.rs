@@ -152,7 +152,7 @@ async fn a_model_without_a_reference_profile_says_it_is_not_monitored() {
 
 #[test]
 fn the_counters_are_fixed_in_size_however_many_rows_are_counted() {
-    let model = api::model::LoadedModel::load_dir(&models_dir().join("cars")).expect("loads");
+    let model = api::serving::ServedModel::load_dir(&models_dir().join("cars")).expect("loads");
     let monitor = model.monitor().expect("monitored");
     let before = monitor.counter_count();
     let rows = training_rows("cars");

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use api::model::Registry;
+use api::repository::Registry;
 use api_types::ModelCard;
 use tempfile::TempDir;
 

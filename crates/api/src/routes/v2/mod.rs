@@ -22,13 +22,13 @@ use self::wire::{
     ResponseOutput, ServerMetadata, TensorMetadata,
 };
 use super::models::NamedModel;
-use super::predict::infer as run_model;
-use crate::auth::GateLayer;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, RawBody};
+use crate::gate::GateLayer;
 use crate::input::v2 as input_v2;
 use crate::input::v2::{InputTensor, TensorData};
-use crate::model::{LoadedModel, ModelOutput};
+use crate::model::ModelOutput;
+use crate::serving::{Explained, ServedModel};
 use crate::state::AppState;
 
 /// What `GET /v2` says the server implements.
@@ -221,7 +221,7 @@ async fn infer_version(
 #[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
 async fn answer(
     state: &AppState,
-    model: std::sync::Arc<LoadedModel>,
+    model: std::sync::Arc<ServedModel>,
     headers: &HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -242,8 +242,8 @@ async fn answer(
     tracing::Span::current().record("rows", count);
     let explaining = wanted.iter().any(|(o, _)| *o == Output::Explanation);
     let (output, explained) = if explaining {
-        super::explain::explainer_of(&model)?;
-        let (output, explanations) = super::explain::run(model.clone(), rows).await?;
+        model.explainer_or_conflict()?;
+        let Explained { output, explanations } = model.explain(rows).await?;
         // Row-major [N, features + 1]: the contributions, then the base value.
         let flat: Vec<f32> = explanations
             .iter()
@@ -251,9 +251,7 @@ async fn answer(
             .collect();
         (output, Some(flat))
     } else {
-        let (output, took) = run_model(model.clone(), rows).await?;
-        state.metrics.record_prediction(&model.card().name, count, took);
-        (output, None)
+        (model.predict(rows).await?, None)
     };
 
     let mut binary: Option<Vec<u8>> = None;
@@ -354,14 +352,14 @@ enum Output {
 const EXPLANATION: &str = "explanation";
 
 impl Output {
-    fn all(model: &LoadedModel) -> &'static [Output] {
+    fn all(model: &ServedModel) -> &'static [Output] {
         match model.card().task {
             api_types::Task::Classification => &[Self::Label, Self::Probabilities],
             api_types::Task::Regression => &[Self::Value],
         }
     }
 
-    fn name<'m>(&self, model: &'m LoadedModel) -> &'m str {
+    fn name<'m>(&self, model: &'m ServedModel) -> &'m str {
         let onnx = &model.card().onnx;
         match self {
             Self::Label => onnx.label_output.as_deref().unwrap_or("label"),
@@ -372,7 +370,7 @@ impl Output {
     }
 
     /// The datatype and shape (`-1` for the batch) the metadata announces.
-    fn metadata(&self, model: &LoadedModel) -> TensorMetadata {
+    fn metadata(&self, model: &ServedModel) -> TensorMetadata {
         let (datatype, shape) = match self {
             Self::Label => (label_datatype(model), vec![-1]),
             Self::Probabilities => ("FP32", vec![-1, model.card().classes.len() as i64]),
@@ -385,7 +383,7 @@ impl Output {
     /// This output of `output`: datatype, shape and elements.
     fn tensor<'o>(
         &self,
-        model: &'o LoadedModel,
+        model: &'o ServedModel,
         output: &'o ModelOutput,
         explained: Option<&'o [f32]>,
     ) -> Result<(&'static str, Vec<usize>, OutputData<'o>), ApiError> {
@@ -432,14 +430,14 @@ impl Output {
     }
 }
 
-fn label_datatype(model: &LoadedModel) -> &'static str {
+fn label_datatype(model: &ServedModel) -> &'static str {
     match model.graph().class_labels() {
         Some(onnx_ml::ClassLabels::Ints(_)) => "INT64",
         _ => "BYTES",
     }
 }
 
-fn value_shape(model: &LoadedModel) -> &[Option<usize>] {
+fn value_shape(model: &ServedModel) -> &[Option<usize>] {
     &model.graph().output().shape
 }
 
@@ -461,7 +459,7 @@ impl OutputData<'_> {
 /// The outputs asked for, each with whether it goes in binary: those named
 /// in `outputs` (all when absent), binary as each says or as
 /// `binary_data_output` says for all.
-fn wanted_outputs(model: &LoadedModel, request: &InferRequest) -> Result<Vec<(Output, bool)>, ApiError> {
+fn wanted_outputs(model: &ServedModel, request: &InferRequest) -> Result<Vec<(Output, bool)>, ApiError> {
     let all_binary = request.parameters.as_ref().and_then(|p| p.binary_data_output).unwrap_or(false);
     let available = Output::all(model);
     let Some(asked) = &request.outputs else {
@@ -488,7 +486,7 @@ fn wanted_outputs(model: &LoadedModel, request: &InferRequest) -> Result<Vec<(Ou
 }
 
 /// The model's metadata: the graph's inputs as loaded, and the outputs served.
-fn metadata(model: &LoadedModel) -> ModelMetadata {
+fn metadata(model: &ServedModel) -> ModelMetadata {
     let inputs = model
         .graph()
         .inputs()

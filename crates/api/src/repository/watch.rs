@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use notify::{PollWatcher, RecursiveMode, Watcher};
 use tokio::sync::Notify;
 
-use super::repository::Repository;
+use super::Repository;
 
 /// How long the directory must be quiet before a reload reads it.
 const QUIET: Duration = Duration::from_millis(500);

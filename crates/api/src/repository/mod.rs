@@ -1,5 +1,6 @@
-//! The live set of models: the current [`Registry`], swapped whole for the
-//! next one when a reload finishes. A request takes the registry once and
+//! The live set of served models: the current [`Registry`] of every loaded
+//! version, swapped whole for the next one when a reload ([`watch`])
+//! finishes. A request takes the registry once and
 //! keeps it, so it finishes on the versions it started with, and never sees
 //! a model missing half-way through a swap.
 
@@ -8,12 +9,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod registry;
+mod watch;
+
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
+pub use registry::{Registry, ScanReport};
 use tokio::sync::Mutex;
+pub use watch::{Watch, watch};
 
-use super::registry::{LoadOptions, Registry, ScanReport};
 use crate::metrics::Metrics;
+use crate::serving::LoadOptions;
 
 /// The models directory and what is loaded from it now.
 #[derive(Debug)]
@@ -40,9 +46,11 @@ impl Repository {
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
         let scan_dir = dir.clone();
+        let scan_metrics = metrics.clone();
         let name = default_model.clone();
         let (registry, report) = tokio::task::spawn_blocking(move || {
-            let (registry, report) = Registry::scan(&scan_dir, &name, None, &BTreeSet::new(), options)?;
+            let (registry, report) =
+                Registry::scan(&scan_dir, &name, None, &BTreeSet::new(), options, &scan_metrics)?;
             if strict {
                 registry.refuse_failures(&scan_dir, &report).context("STRICT_MODELS=true")?;
             }
@@ -109,12 +117,13 @@ impl Repository {
     async fn scan_holding(&self, held: &BTreeSet<String>) -> Result<ScanReport> {
         let started = Instant::now();
         let previous = self.current();
-        let (dir, name, held, options) =
-            (self.dir.clone(), self.default_model.clone(), held.clone(), self.options);
-        let (registry, report) =
-            tokio::task::spawn_blocking(move || Registry::scan(&dir, &name, Some(&previous), &held, options))
-                .await
-                .context("the model-loading task failed")??;
+        let (dir, name, held, options, metrics) =
+            (self.dir.clone(), self.default_model.clone(), held.clone(), self.options, self.metrics.clone());
+        let (registry, report) = tokio::task::spawn_blocking(move || {
+            Registry::scan(&dir, &name, Some(&previous), &held, options, &metrics)
+        })
+        .await
+        .context("the model-loading task failed")??;
         self.current.store(Arc::new(registry));
         self.count(&report);
         tracing::info!(

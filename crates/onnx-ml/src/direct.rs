@@ -7,7 +7,8 @@
 //!
 //! Built from tract's optimized graph, node for node, so it computes what
 //! tract computes; a graph with any node it does not know runs on tract, and
-//! `Graph::load` keeps it only if it agrees with tract on probe rows.
+//! its caller should keep it only where it agrees with tract on probe rows
+//! (the API's `Graph::load` checks 64).
 
 use std::collections::HashMap;
 
@@ -21,7 +22,7 @@ use tract_onnx::tract_hir::internal::DimLike;
 
 /// The evaluator: steps in graph order, each writing one new matrix.
 #[derive(Debug, Clone)]
-pub(super) struct Direct {
+pub struct Direct {
     width: usize,
     steps: Vec<Step>,
     /// The matrix holding the served output.
@@ -50,10 +51,10 @@ enum Step {
     Binary { op: Binary, a: Value, b: Value, width: usize },
     Unary { op: Unary, a: usize, width: usize },
     SumRow { a: usize, width: usize },
-    LinearClassifier { a: usize, op: onnx_ml::LinearClassifier },
-    LinearRegressor { a: usize, op: onnx_ml::LinearRegressor },
-    TreeClassifier { a: usize, width: usize, op: onnx_ml::TreeClassifier },
-    TreeRegressor { a: usize, width: usize, op: onnx_ml::TreeRegressor },
+    LinearClassifier { a: usize, op: crate::LinearClassifier },
+    LinearRegressor { a: usize, op: crate::LinearRegressor },
+    TreeClassifier { a: usize, width: usize, op: crate::TreeClassifier },
+    TreeRegressor { a: usize, width: usize, op: crate::TreeRegressor },
 }
 
 /// An outlet of the graph, and an operand of a step: a matrix computed
@@ -68,7 +69,7 @@ enum Value {
 impl Direct {
     /// The evaluator for `typed` (optimized, one output, its batch axis
     /// first), or `None` when it has a node this evaluator does not know.
-    pub(super) fn build(typed: &TypedModel) -> Option<Self> {
+    pub fn build(typed: &TypedModel) -> Option<Self> {
         let [input] = typed.input_outlets().ok()? else { return None };
         let [output] = typed.output_outlets().ok()? else { return None };
         let width = matrix_width(typed, *input)?;
@@ -128,21 +129,21 @@ impl Direct {
                 let Value::Matrix { index: a, width } = inputs[0] else { return None };
                 steps.push(Step::SumRow { a, width });
                 vec![(0, Value::Matrix { index: next, width: 1 })]
-            } else if let Some(op) = node.op_as::<onnx_ml::LinearClassifier>() {
+            } else if let Some(op) = node.op_as::<crate::LinearClassifier>() {
                 let (a, _) = full_matrix(&inputs[0], op.weights().features())?;
                 steps.push(Step::LinearClassifier { a, op: op.clone() });
                 // Output 0, the labels, is left out: nothing may read it.
                 vec![(1, Value::Matrix { index: next, width: out_width(1)? })]
-            } else if let Some(op) = node.op_as::<onnx_ml::LinearRegressor>() {
+            } else if let Some(op) = node.op_as::<crate::LinearRegressor>() {
                 let (a, _) = full_matrix(&inputs[0], op.weights().features())?;
                 steps.push(Step::LinearRegressor { a, op: op.clone() });
                 vec![(0, Value::Matrix { index: next, width: out_width(0)? })]
-            } else if let Some(op) = node.op_as::<onnx_ml::TreeClassifier>() {
+            } else if let Some(op) = node.op_as::<crate::TreeClassifier>() {
                 let Value::Matrix { index: a, width } = inputs[0] else { return None };
                 (width >= op.ensemble().n_features()).then_some(())?;
                 steps.push(Step::TreeClassifier { a, width, op: op.clone() });
                 vec![(1, Value::Matrix { index: next, width: out_width(1)? })]
-            } else if let Some(op) = node.op_as::<onnx_ml::TreeRegressor>() {
+            } else if let Some(op) = node.op_as::<crate::TreeRegressor>() {
                 let Value::Matrix { index: a, width } = inputs[0] else { return None };
                 (width >= op.ensemble().n_features()).then_some(())?;
                 steps.push(Step::TreeRegressor { a, width, op: op.clone() });
@@ -159,7 +160,7 @@ impl Direct {
     }
 
     /// The served output for `rows` row-major rows of the input's width.
-    pub(super) fn run(&self, input: Vec<f32>, rows: usize) -> Vec<f32> {
+    pub fn run(&self, input: Vec<f32>, rows: usize) -> Vec<f32> {
         debug_assert_eq!(input.len(), rows * self.width);
         let mut matrices: Vec<Vec<f32>> = Vec::with_capacity(self.steps.len() + 1);
         matrices.push(input);
