@@ -1,14 +1,12 @@
 //! Settings: every option is a command-line flag and an environment variable
 //! with a default. Parsed once in `main`; nothing else reads the environment.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 use secrecy::SecretString;
 use service::cli::parse_secret;
-pub use service::cli::{Command, LogFormat};
+pub use service::cli::{Command, LogFormat, ServeArgs};
 
 use crate::repository::Watch;
 
@@ -20,9 +18,9 @@ pub struct Settings {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Address to listen on.
-    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
-    pub host: IpAddr,
+    /// How the service listens, logs, holds connections and stops.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 
     /// Port to listen on (Render sets PORT); 0 picks a free one.
     #[arg(long, env = "PORT", default_value_t = 8000)]
@@ -56,10 +54,6 @@ pub struct Settings {
     #[arg(long, env = "DEFAULT_MODEL", default_value = "iris")]
     pub default_model: String,
 
-    /// Log line format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
-    pub log_format: LogFormat,
-
     /// The most rows one batch request may hold.
     #[arg(long, env = "MAX_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_batch: u32,
@@ -77,10 +71,6 @@ pub struct Settings {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 
-    /// Seconds a client may take to send its request headers before the connection is closed.
-    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub header_read_timeout_secs: u64,
-
     /// Prediction requests served at once; past it, 503 with Retry-After at once.
     #[arg(long, env = "MAX_CONCURRENT_PREDICTIONS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_predictions: u32,
@@ -88,20 +78,6 @@ pub struct Settings {
     /// Comma-separated origins allowed to call the API from a browser (CORS); empty: CORS off.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
     pub cors_origins: Vec<String>,
-
-    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub shutdown_timeout_secs: u64,
-
-    /// Open connections at most (each costs about 12 KiB; 10,000 fit a 512 MB
-    /// instance); past it new connections wait in the listen backlog.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub max_connections: u64,
-
-    /// Milliseconds after SIGTERM during which open connections are still
-    /// served, each answer carrying `Connection: close`, before idle ones close.
-    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
-    pub shutdown_grace_ms: u64,
 }
 
 impl Settings {
@@ -139,11 +115,6 @@ impl Settings {
     /// The configured CORS origins, blanks dropped.
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect()
-    }
-
-    /// How long in-flight requests may take to finish once a stop is asked for.
-    pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_secs(self.shutdown_timeout_secs)
     }
 }
 

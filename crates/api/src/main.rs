@@ -25,7 +25,7 @@ async fn run() -> ExitCode {
     if settings.command == Some(Command::Healthcheck) {
         return service::probe::healthcheck_command(settings.port);
     }
-    service::log::init(settings.log_format, "info");
+    service::log::init(settings.serve.log_format, "info");
     service::log::log_panics();
     let result = match App::build(settings).await {
         Ok(app) => app.run_until_stopped().await,

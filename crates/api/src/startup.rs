@@ -1,6 +1,5 @@
 //! Building and running the service: load every model, bind, then serve.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,14 +65,9 @@ impl App {
         let options =
             RouterOptions { body_limit: settings.body_limit(), cors_origins: settings.cors_origins() };
         let router = api_router(state, &options, extra)?;
-        let addr = SocketAddr::new(settings.host, settings.port);
+        let addr = settings.serve.address(settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
-        let limits = ConnectionLimits {
-            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
-            drain_timeout: settings.shutdown_timeout(),
-            close_grace: Duration::from_millis(settings.shutdown_grace_ms),
-            max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
-        };
+        let limits = settings.serve.limits();
         Ok(Self { listener, router, started, limits })
     }
 

@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let (host, api_port) = (args.host.to_string(), args.api_port.to_string());
     let api_settings = api::config::Settings::try_parse_from(["api", "--host", &host, "--port", &api_port])
         .context("Invalid API settings in the environment")?;
-    service::log::init(api_settings.log_format, "info");
+    service::log::init(api_settings.serve.log_format, "info");
     service::log::log_panics();
     let api = api::startup::App::build(api_settings).await.context("Failed to start the API")?;
     let api_url = format!("http://{}:{}", loopback_for(args.host), api.port());

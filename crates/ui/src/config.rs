@@ -1,14 +1,12 @@
 //! Settings: every option is a command-line flag and an environment variable
 //! with a default. Parsed once in `main`; nothing else reads the environment.
 
-use std::net::IpAddr;
-
 use std::time::Duration;
 
 use clap::Parser;
 use secrecy::SecretString;
 use service::cli::parse_secret;
-pub use service::cli::{Command, LogFormat};
+pub use service::cli::{Command, LogFormat, ServeArgs};
 use url::Url;
 
 /// The web UI: forms built from the prediction API's model cards.
@@ -19,9 +17,9 @@ pub struct Settings {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Address to listen on.
-    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
-    pub host: IpAddr,
+    /// How the service listens, logs, holds connections and stops.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 
     /// Port to listen on (Render sets PORT); 0 picks a free one.
     #[arg(long, env = "PORT", default_value_t = 8501)]
@@ -36,10 +34,6 @@ pub struct Settings {
     #[arg(long, env = "API_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub api_timeout_secs: u64,
 
-    /// Log line format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
-    pub log_format: LogFormat,
-
     /// The API's key, sent as `Authorization: Bearer` on predictions; it
     /// never reaches the browser. Empty means unset.
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
@@ -48,24 +42,6 @@ pub struct Settings {
     /// Largest CSV file a visitor may upload, in bytes; larger ones get a page saying so.
     #[arg(long, env = "UPLOAD_LIMIT_BYTES", default_value_t = 10 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub upload_limit_bytes: u64,
-
-    /// Seconds a client may take to send its request headers before the connection is closed.
-    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub header_read_timeout_secs: u64,
-
-    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C (Render allows 30).
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub shutdown_timeout_secs: u64,
-
-    /// Open connections at most (each costs about 12 KiB; 10,000 fit a 512 MB
-    /// instance); past it new connections wait in the listen backlog.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub max_connections: u64,
-
-    /// Milliseconds after SIGTERM during which open connections are still
-    /// served, each answer carrying `Connection: close`, before idle ones close.
-    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
-    pub shutdown_grace_ms: u64,
 }
 
 impl Settings {
@@ -87,11 +63,6 @@ impl Settings {
     pub fn for_api(api_url: &Url) -> Self {
         Self::from_args(["--host=127.0.0.1", "--port=0", &format!("--api-url={api_url}")])
             .unwrap_or_else(|e| panic!("the test settings must parse: {e}"))
-    }
-
-    /// How long in-flight requests may take to finish once a stop is asked for.
-    pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_secs(self.shutdown_timeout_secs)
     }
 
     /// How long one API call may take.

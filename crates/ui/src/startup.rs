@@ -1,8 +1,5 @@
 //! Building and running the UI: bind, wake the API in the background, serve.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
@@ -41,14 +38,9 @@ impl App {
             .context("Failed to build the API client")?;
         let upload_limit = usize::try_from(settings.upload_limit_bytes).unwrap_or(usize::MAX);
         let router = ui_router(AppState { api: api.clone(), upload_limit });
-        let addr = SocketAddr::new(settings.host, settings.port);
+        let addr = settings.serve.address(settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
-        let limits = ConnectionLimits {
-            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
-            drain_timeout: settings.shutdown_timeout(),
-            close_grace: Duration::from_millis(settings.shutdown_grace_ms),
-            max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
-        };
+        let limits = settings.serve.limits();
         Ok(Self { listener, router, api, limits })
     }
 

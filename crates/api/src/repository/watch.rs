@@ -72,7 +72,12 @@ fn start_watcher(
         Ok(Box::new(watcher))
     };
     match mode {
-        Watch::Off => Ok(None),
+        Watch::Off => {
+            tracing::info!(
+                "the models directory is not watched (MODELS_WATCH=off): POST /admin/reload or SIGHUP reload it"
+            );
+            Ok(None)
+        }
         Watch::Poll => polling(on_event).map(Some),
         Watch::Events => {
             let events = notify::recommended_watcher(on_event.clone()).and_then(|mut w| {

@@ -14,8 +14,20 @@ struct Running {
     child: Child,
     port: u16,
     startup_ms: u64,
-    /// Every log line after `ready`.
+    /// Every log line, as JSON text.
     logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread reading them: it ends when the process closes its output.
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Every line the process logged, once it has exited and closed its output.
+    fn logs_after_exit(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log reader");
+        }
+        self.logs.lock().expect("logs").join("\n")
+    }
 }
 
 fn start_binary() -> Running {
@@ -36,23 +48,24 @@ fn start_binary_with(env: &[(&str, &str)]) -> Running {
         .expect("Failed to start the api binary");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let ready = lines
         .by_ref()
         .map_while(Result::ok)
+        .inspect(|line| logs.lock().expect("logs").push(line.clone()))
         .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
         .find(|event| event["message"] == "ready")
         .expect("the binary never logged ready");
     // Keep draining the logs so the child never blocks on a full pipe.
-    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let kept = logs.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             kept.lock().expect("logs").push(line);
         }
     });
     let addr: std::net::SocketAddr = ready["addr"].as_str().expect("addr").parse().expect("socket address");
     let startup_ms = ready["startup_ms"].as_u64().expect("startup_ms is logged");
-    Running { child, port: addr.port(), startup_ms, logs }
+    Running { child, port: addr.port(), startup_ms, logs, reader: Some(reader) }
 }
 
 fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -240,11 +253,9 @@ fn sighup_reloads_the_models_directory_when_nothing_watches_it() {
     let mut api = start_binary_with(&[("MODELS_DIR", dir), ("MODELS_WATCH", "off")]);
     let zoo = models_dir().join("../crates/onnx-ml/tests/zoo/iris_forest_default_op17.onnx");
     std::fs::copy(zoo, tmp.path().join("forest.onnx")).expect("copy");
-    std::thread::sleep(Duration::from_millis(700));
-    assert_eq!(
-        status_of(api.port, "/models/forest").as_deref(),
-        Some("HTTP/1.1 404 Not Found"),
-        "not watched"
+    assert!(
+        api.logs.lock().expect("logs").iter().any(|l| l.contains("is not watched (MODELS_WATCH=off)")),
+        "the directory is not watched"
     );
 
     let status = Command::new("kill").args(["-HUP", &api.child.id().to_string()]).status().expect("kill");
@@ -255,6 +266,10 @@ fn sighup_reloads_the_models_directory_when_nothing_watches_it() {
     });
     send_sigterm(&api.child);
     assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
+    let logs = api.logs_after_exit();
+    let hangup = logs.find("SIGHUP: reloading the models").expect("the hangup is logged");
+    let rescan = logs.find("models rescanned").expect("a rescan is logged");
+    assert!(hangup < rescan, "the only rescan came after the hangup: {logs}");
 }
 
 #[test]
@@ -275,11 +290,40 @@ fn no_value_of_a_predicted_row_reaches_the_logs_even_at_debug_level() {
     assert!(status_of(api.port, "/models/iris/monitoring").is_some_and(|s| s.contains("200")));
     send_sigterm(&api.child);
     assert!(wait_for_exit(&mut api.child, Duration::from_secs(30)).success());
-    std::thread::sleep(Duration::from_millis(100));
 
-    let logs = api.logs.lock().expect("logs").join("\n");
+    let logs = api.logs_after_exit();
     assert!(logs.contains("answered"), "debug logs were written: {logs}");
     for value in ["6.54321", "3.04159", "4.27183", "1.61803"] {
         assert!(!logs.contains(value), "{value} is in the logs");
     }
+}
+
+#[test]
+fn pretty_logs_written_to_a_pipe_carry_no_colour_codes() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_api"))
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("MODELS_DIR", models_dir())
+        .env("LOG_FORMAT", "pretty")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Failed to start the api binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let ready = line.contains("ready");
+        seen.push(line);
+        if ready {
+            break;
+        }
+    }
+    send_sigterm(&child);
+    wait_for_exit(&mut child, Duration::from_secs(30));
+
+    assert!(seen.iter().any(|l| l.contains("ready")), "the binary never logged ready: {seen:?}");
+    assert!(seen.iter().any(|l| l.contains("model loaded")), "{seen:?}");
+    let coloured: Vec<&String> = seen.iter().filter(|l| l.contains('\u{1b}')).collect();
+    assert!(coloured.is_empty(), "escape sequences in piped logs: {coloured:?}");
 }

@@ -65,7 +65,7 @@ async fn a_request_slower_than_the_deadline_gets_a_timeout_problem_counted_under
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let mut s = settings();
-    s.header_read_timeout_secs = 1;
+    s.serve.header_read_timeout_secs = 1;
     let app = spawn_app_with(s).await;
     let addr = app.socket_addr();
 
@@ -252,7 +252,7 @@ async fn an_answer_given_before_the_body_is_read_still_reaches_a_client_that_is_
 #[tokio::test]
 async fn past_max_connections_a_new_connection_waits_until_one_closes() {
     let mut s = settings();
-    s.max_connections = 1;
+    s.serve.max_connections = 1;
     let app = spawn_app_with(s).await;
     let addr = app.socket_addr();
     let ask = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -1,5 +1,6 @@
 //! The API down, slow or failing: a clear "not responding" page, never a 500.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,15 +73,22 @@ async fn an_api_answering_500_or_503_gives_the_waking_up_page() {
 
 #[tokio::test]
 async fn an_api_slower_than_the_timeout_gives_the_waking_up_page() {
-    let slow = Router::new().fallback(|| async {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        "too late"
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = asked.clone();
+    let slow = Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "too late"
+        }
     });
     let ui = spawn_with_stand_in(slow).await;
 
-    let page = ui.get_model_form("iris").await;
+    let page = ui.get_model_with("iris", QUERY).await;
 
-    assert_eq!(page.status, 503);
+    // The API was reached (it is slow, not down), and the input is kept.
+    assert!(asked.load(Ordering::SeqCst) >= 1, "the UI never asked the API");
+    assert_waking_page(&page, &format!("/models/iris?{QUERY}"));
 }
 
 #[tokio::test]

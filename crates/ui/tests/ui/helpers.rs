@@ -25,6 +25,8 @@ pub(crate) struct TestUi {
     client: reqwest::Client,
     /// The API the UI talks to.
     pub(crate) api_url: String,
+    /// For an API that is down: its port, held so nothing else can take it.
+    _reserved: Option<tokio::net::TcpSocket>,
 }
 
 /// A fetched page.
@@ -80,12 +82,14 @@ pub(crate) async fn spawn_with_stand_in(router: Router) -> TestUi {
     spawn_ui(&api_url, 1).await
 }
 
-/// Starts the UI pointed at an API that is not there: a port that was bound, then closed.
+/// Starts the UI pointed at an API that is not there: a port bound but
+/// never listened on, which refuses every connection and which no other
+/// server can take while the test runs.
 pub(crate) async fn spawn_with_api_down() -> TestUi {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let api_url = format!("http://{}", listener.local_addr().expect("addr"));
-    drop(listener);
-    spawn_ui(&api_url, 1).await
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("address")).expect("bind");
+    let api_url = format!("http://{}", socket.local_addr().expect("addr"));
+    TestUi { _reserved: Some(socket), ..spawn_ui(&api_url, 1).await }
 }
 
 async fn spawn_ui(api_url: &str, timeout_secs: u64) -> TestUi {
@@ -99,7 +103,7 @@ async fn start(settings: Settings, api_url: &str) -> TestUi {
     let app = App::build(settings).await.expect("Failed to build the UI");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestUi { address, client: reqwest::Client::new(), api_url: api_url.to_owned() }
+    TestUi { address, client: reqwest::Client::new(), api_url: api_url.to_owned(), _reserved: None }
 }
 
 impl TestUi {
