@@ -1,5 +1,5 @@
 //! How the API wraps routes in its own per-request work (the exchange, the
-//! gate): a type saying what to do [`Around`] a route's answer, and the one
+//! gate): a type saying what to do [`Around`] a route's response, and the one
 //! tower layer and service that run it. Hand-written rather than `from_fn`:
 //! a `from_fn` layer boxes a clone of the rest of the stack on every request.
 
@@ -13,12 +13,12 @@ use axum::response::Response;
 use tower::{Layer, Service};
 
 /// The future of a wrapped route: one box, as axum boxes a route's own.
-pub type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-/// Work done around a route's answer.
+/// Work done around a route's response.
 pub trait Around: Clone + Send + Sync + 'static {
     /// Answers `request`, calling `route` (with `oneshot`) if and when it should.
-    fn around<S>(&self, route: S, request: Request) -> Answer
+    fn around<S>(&self, route: S, request: Request) -> ResponseFuture
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static;
@@ -51,14 +51,14 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Answer;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // The route's readiness is checked by `oneshot` when it is called.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Answer {
+    fn call(&mut self, request: Request) -> ResponseFuture {
         self.around.around(self.route.clone(), request)
     }
 }

@@ -21,7 +21,7 @@ use service::request_id;
 use tower::{Service, ServiceExt};
 use tracing::Instrument;
 
-use crate::around::{Answer, Around, Wrap};
+use crate::around::{Around, ResponseFuture, Wrap};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::request_scope::{Protocol, RequestId};
@@ -75,13 +75,13 @@ impl ExchangeLayer {
 }
 
 impl Around for ExchangeLayer {
-    fn around<S>(&self, route: S, request: Request) -> Answer
+    fn around<S>(&self, route: S, request: Request) -> ResponseFuture
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static,
     {
         let exchange = self.0.clone();
-        Box::pin(async move { Ok(answer(exchange, route, request).await) })
+        Box::pin(async move { Ok(handle(exchange, route, request).await) })
     }
 }
 
@@ -95,7 +95,7 @@ impl Drop for InFlight {
 }
 
 /// Answers `request` with `inner`, inside everything the exchange adds.
-async fn answer<S>(exchange: Arc<Exchange>, inner: S, mut request: Request) -> Response
+async fn handle<S>(exchange: Arc<Exchange>, inner: S, mut request: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible> + Send,
     S::Future: Send,

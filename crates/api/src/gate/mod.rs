@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use tower::{Service, ServiceExt};
 
-use crate::around::{Answer, Around, Wrap};
+use crate::around::{Around, ResponseFuture, Wrap};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -48,12 +48,13 @@ impl GateLayer {
 }
 
 impl Around for GateLayer {
-    fn around<S>(&self, route: S, request: Request) -> Answer
+    fn around<S>(&self, route: S, request: Request) -> ResponseFuture
     where
         S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
         S::Future: Send + 'static,
     {
-        let refused = |error: ApiError| -> Answer { Box::pin(async move { Ok(error.into_response()) }) };
+        let refused =
+            |error: ApiError| -> ResponseFuture { Box::pin(async move { Ok(error.into_response()) }) };
         if let Some(expected) = &self.api_key
             && !carries_key(&request, expected)
         {

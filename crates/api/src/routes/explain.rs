@@ -98,6 +98,7 @@ async fn explain_batch(
 
 /// Which features to sweep.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct WhatIfQuery {
     /// Comma-separated feature names; every feature when absent.
     features: Option<String>,

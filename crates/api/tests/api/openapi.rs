@@ -35,6 +35,43 @@ async fn the_openapi_document_is_valid_openapi_3_1() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// What the OpenAPI schema cannot say: operation ids are unique, and each
+/// path's `{parameters}` are exactly its `in: path` parameters (a query
+/// parameter declared in the path cannot be sent by a client).
+#[tokio::test]
+async fn operation_ids_are_unique_and_path_parameters_match_the_templates() {
+    let app = spawn_app().await;
+    let doc = app.get_openapi().await.body;
+    let mut ids = BTreeSet::new();
+    let mut problems = Vec::new();
+
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let in_template: BTreeSet<&str> =
+            path.split('{').skip(1).filter_map(|p| p.split('}').next()).collect();
+        for (method, op) in item.as_object().expect("path item") {
+            if let Some(id) = op["operationId"].as_str()
+                && !ids.insert(id.to_owned())
+            {
+                problems.push(format!("operationId {id:?} is used twice ({method} {path})"));
+            }
+            let declared: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            if declared != in_template {
+                problems
+                    .push(format!("{method} {path}: path parameters {declared:?}, template {in_template:?}"));
+            }
+        }
+    }
+
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(ids.len() > 30, "every operation has an id: {}", ids.len());
+}
+
 #[tokio::test]
 async fn every_route_the_api_serves_is_documented_and_listed_in_the_readme() {
     let app = spawn_app().await;

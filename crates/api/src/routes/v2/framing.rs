@@ -98,10 +98,10 @@ fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, A
     Ok(Bytes::from(out))
 }
 
-/// An answer's JSON header and, when any output is sent in binary, the
+/// The inference response: its JSON header and, when any output is sent in binary, the
 /// binary outputs after it; compressed as the client accepts (gzip or
 /// deflate, never anything else).
-pub(crate) fn answer(
+pub(crate) fn response(
     request: &HeaderMap,
     json: Vec<u8>,
     binary: Option<&[u8]>,
