@@ -190,7 +190,10 @@ async fn each_health_check_path_answers_200_on_the_running_service() {
     let bp = blueprint();
     let api_url = spawn_api().await;
     // The UI's health check must not depend on the API: point it at nothing.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    // A port bound but never listened on refuses connections, and stays ours.
+    let reserved = tokio::net::TcpSocket::new_v4().expect("socket");
+    reserved.bind("127.0.0.1:0".parse().expect("address")).expect("bind");
+    let dead = reserved.local_addr().expect("addr");
     let ui_settings = ui::config::Settings::for_api(&format!("http://{dead}").parse().expect("url"));
     let ui = ui::startup::App::build(ui_settings).await.expect("ui");
     let ui_url = format!("http://127.0.0.1:{}", ui.port());

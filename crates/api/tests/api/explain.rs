@@ -199,11 +199,13 @@ fn exact_coalitions_agree_with_treeshap_and_the_linear_closed_form_on_the_same_g
         let by_coalitions =
             whole.explain(model.graph(), model.schema(), &rows, &classes).expect("coalitions");
 
+        assert_eq!((by_head.len(), by_coalitions.len()), (rows.len(), rows.len()), "{name}");
         for (a, b) in by_head.iter().zip(&by_coalitions) {
             let scale = a.output.abs().max(1.0);
             // The whole graph runs in f32; the head's sums in f64.
             assert!((a.output - b.output).abs() < 1e-5 * scale, "{name}: {a:?} vs {b:?}");
             assert!((a.base_value - b.base_value).abs() < 1e-5 * scale, "{name}: {a:?} vs {b:?}");
+            assert_eq!(a.contributions.len(), b.contributions.len(), "{name}: one per feature");
             for (x, y) in a.contributions.iter().zip(&b.contributions) {
                 assert!((x - y).abs() < 1e-4 * scale, "{name}: {a:?} vs {b:?}");
             }

@@ -34,6 +34,7 @@ fn check(model: &str, classes: &[String], expected: &GoldenRow, got: &Value) {
             .map(|c| got["probabilities"][c].as_f64().expect("a probability per class"))
             .collect();
         let want = expected.probabilities.as_ref().expect("golden probabilities");
+        assert_eq!(probs.len(), want.len(), "{model}: one probability per class of the card");
         for (g, w) in probs.iter().zip(want) {
             assert!(
                 (g - w).abs() <= 1e-4,
@@ -50,11 +51,13 @@ fn check(model: &str, classes: &[String], expected: &GoldenRow, got: &Value) {
 async fn golden_parity(model: &str) {
     let app = spawn_app().await;
     let card = app.get_model(model).await.body;
-    let classes: Vec<String> = card["classes"]
-        .as_array()
-        .map(|c| c.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
     let golden = golden(model);
+    let classifier = golden.rows.iter().any(|r| r.label.is_some());
+    let classes: Vec<String> = match card["classes"].as_array() {
+        Some(c) => c.iter().map(|v| v.as_str().expect("a class name").to_owned()).collect(),
+        None => Vec::new(),
+    };
+    assert_eq!(classifier, !classes.is_empty(), "{model}: golden rows and card agree on the task");
     assert!(golden.rows.len() >= 30, "{model}: only {} golden rows", golden.rows.len());
 
     let instances: Vec<&Value> = golden.rows.iter().map(|r| &r.features).collect();

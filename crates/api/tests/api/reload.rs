@@ -256,9 +256,17 @@ impl SteadyLoad {
         Self { tasks, ..load }
     }
 
+    /// Waits until the clients have had `answers` more 200s, for at most 30 s.
     async fn wait_for(&self, answers: usize) {
         let floor = self.ok.load(Ordering::Relaxed) + answers;
+        let started = Instant::now();
         while self.ok.load(Ordering::Relaxed) < floor {
+            let failed = self.failed.lock().expect("lock").clone();
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the load never got {answers} more answers; failures: {:?}",
+                &failed[..failed.len().min(5)]
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -332,7 +340,6 @@ async fn a_good_new_file_under_steady_load_changes_the_answers_with_no_failed_re
     load.wait_for(200).await;
 
     copy_in(&zoo("zoo/iris_gboost_default_op17.onnx"), &tmp.path().join("flower/model.onnx"));
-    eventually(&app, "/predict", |_| true).await;
     let started = Instant::now();
     loop {
         let now = app.post_predict(&row).await.body;
