@@ -120,7 +120,8 @@ impl Policy {
 pub struct FeatureSpec {
     /// The JSON key (and the graph input's name when the graph takes one input per feature).
     pub name: String,
-    /// A human label.
+    /// A human label; the name when a card leaves it out.
+    #[serde(default)]
     pub label: String,
     /// Its unit (may be empty).
     #[serde(default)]
@@ -152,6 +153,9 @@ pub struct FeatureSpec {
     /// Whether a category outside `categories` is accepted (the encoder ignores it).
     #[serde(default, skip_serializing_if = "Policy::is_rejected")]
     pub unknown: Policy,
+    /// Whether only whole numbers are accepted (the graph takes int64).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub integer: bool,
 }
 
 impl FeatureSpec {
@@ -171,6 +175,7 @@ impl FeatureSpec {
             categories: None,
             missing: Policy::Rejected,
             unknown: Policy::Rejected,
+            integer: false,
         }
     }
 
@@ -416,6 +421,7 @@ mod tests {
             categories: None,
             missing: Policy::Rejected,
             unknown: Policy::Rejected,
+            integer: false,
         };
 
         let json = serde_json::to_string(&f).expect("serializable");

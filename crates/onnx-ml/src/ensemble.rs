@@ -224,9 +224,16 @@ struct Stated {
     weights: (u32, u32),
 }
 
+/// How many times over its stated nodes an ensemble may be laid out when
+/// trees share subtrees.
+const MAX_COPIES: usize = 8;
+/// Laid-out nodes at most, whatever the ensemble.
+const MAX_LAID_OUT: usize = 1 << 27;
+
 impl TreeEnsemble {
-    /// Checks and flattens the attributes: every id resolves, every tree is a
-    /// tree (no node reached twice, so walking always ends), targets are in range.
+    /// Checks and flattens the attributes: every id resolves, no path
+    /// through a tree returns to a node (so walking always ends), targets
+    /// are in range.
     pub(crate) fn build(a: &TreeAttributes, n_targets: usize, aggregate: Aggregate) -> Result<Self> {
         let n = a.node_ids.len();
         ensure!(n > 0, "the ensemble has no nodes");
@@ -360,9 +367,12 @@ impl TreeEnsemble {
         }
 
         // Lay each tree out again from its root (its smallest node id), the
-        // two children of a branch side by side, the left subtree first.
-        // Reaching a node twice means the graph is not a forest.
-        let mut seen = vec![false; n];
+        // two children of a branch side by side, the left subtree first. A
+        // node reached twice (LightGBM's categorical splits: a chain of
+        // equality tests sharing one true child) is laid out once per path
+        // to it; a path longer than the tree has nodes is a cycle, and the
+        // copies are bounded.
+        let most = n.saturating_mul(MAX_COPIES).max(n + 4096).min(MAX_LAID_OUT);
         let mut source: Vec<u32> = Vec::with_capacity(n);
         let mut nodes: Vec<Node> = Vec::with_capacity(n);
         let mut roots = Vec::with_capacity(stated_roots.len());
@@ -374,12 +384,17 @@ impl TreeEnsemble {
             source.push(root);
             let mut deepest = 0u32;
             let mut stack = vec![(nodes.len() as u32 - 1, 0u32)];
+            let tree_size = trees.iter().find(|t| t.1 as u32 == root).map_or(n, |t| t.2 - t.1);
             while let Some((at, depth)) = stack.pop() {
                 let s = &stated[source[at as usize] as usize];
                 ensure!(
-                    !std::mem::replace(&mut seen[source[at as usize] as usize], true),
-                    "tree node {} is reached twice: the graph is not a forest",
+                    (depth as usize) < tree_size,
+                    "tree node {} is reached again on its own path: the graph is not a forest",
                     source[at as usize]
+                );
+                ensure!(
+                    nodes.len() <= most,
+                    "the trees share so many subtrees that laying them out takes more than {most} nodes"
                 );
                 deepest = deepest.max(depth);
                 if s.mode == Mode::Leaf {

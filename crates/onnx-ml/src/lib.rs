@@ -12,6 +12,7 @@
 //!
 //! Nothing here knows HTTP, JSON requests or model cards.
 
+mod contract;
 mod direct;
 mod encoders;
 mod ensemble;
@@ -21,16 +22,18 @@ mod scaler;
 mod signature;
 mod sizes;
 mod tensors;
+mod tree_ensemble5;
 mod trees;
 mod zipmap;
 
 use tract_onnx::prelude::*;
 
+pub use contract::{ColumnContract, InputContract, Keys, Verdict};
 pub use direct::Direct;
 pub use ensemble::{Aggregate, Mode, NodeView, PostTransform, TreeEnsemble};
 pub use labels::ClassLabels;
 pub use linear::{LinearClassifier, LinearRegressor, LinearWeights};
-pub use signature::{Dim, ElemType, InputHandling, Signature, TensorInfo};
+pub use signature::{Dim, ElemType, Signature, TensorInfo};
 pub use sizes::check_tensor_sizes;
 pub use trees::{TreeClassifier, TreeRegressor};
 
@@ -43,6 +46,7 @@ pub fn register(onnx: &mut tract_onnx::Onnx) {
     onnx.op_register.insert("ZipMap", zipmap::parse);
     onnx.op_register.insert("TreeEnsembleClassifier", trees::parse_classifier);
     onnx.op_register.insert("TreeEnsembleRegressor", trees::parse_regressor);
+    onnx.op_register.insert("TreeEnsemble", trees::parse_tree_ensemble);
     onnx.op_register.insert("LinearClassifier", linear::parse_classifier);
     onnx.op_register.insert("LinearRegressor", linear::parse_regressor);
     onnx.op_register.insert("OneHotEncoder", encoders::parse_one_hot);

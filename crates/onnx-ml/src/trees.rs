@@ -456,6 +456,20 @@ pub(crate) fn parse_regressor(
     Ok((expand(op), vec![]))
 }
 
+/// `TreeEnsemble` (ai.onnx.ml opset 5): the same trees, no base values.
+pub(crate) fn parse_tree_ensemble(
+    ctx: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let (attributes, n_targets, aggregate, transform) = crate::tree_ensemble5::attributes(ctx, node)?;
+    let op = TreeRegressor {
+        ensemble: Arc::new(TreeEnsemble::build(&attributes, n_targets, aggregate)?),
+        base_values: Vec::new(),
+        transform,
+    };
+    Ok((expand(op), vec![]))
+}
+
 impl Eq for TreeRegressor {}
 
 impl TreeRegressor {

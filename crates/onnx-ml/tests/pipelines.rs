@@ -31,7 +31,11 @@ struct ErrorRow {
 }
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pipelines")
+    set_dir("pipelines")
+}
+
+fn set_dir(set: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join(set)
 }
 
 /// One column of values (rows × width), as the input's type wants them;
@@ -109,13 +113,32 @@ fn label_text(v: &TValue, i: usize) -> String {
 
 #[test]
 fn every_pipeline_export_runs_and_matches_onnxruntime_or_fails_where_it_fails() {
-    let text = std::fs::read_to_string(dir().join("expected.json")).expect("expected.json");
+    let ops = check_exports("pipelines", 100);
+    for op in ["OneHotEncoder", "Imputer", "LabelEncoder", "LinearClassifier", "LinearRegressor", "Scaler"] {
+        assert!(ops.contains(&format!("ai.onnx.ml:{op}")), "the pipeline zoo never uses {op}");
+    }
+}
+
+#[test]
+fn every_gradient_boosting_export_runs_and_matches_onnxruntime() {
+    let ops = check_exports("gbm", 60);
+    for op in ["TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble", "ZipMap"] {
+        assert!(ops.contains(&format!("ai.onnx.ml:{op}")), "the gradient-boosting zoo never uses {op}");
+    }
+}
+
+/// Runs every export of the set `set` on its rows and compares with
+/// onnxruntime's answers; a row onnxruntime refuses must be refused. Gives
+/// every operator the set uses.
+fn check_exports(set: &str, at_least: usize) -> std::collections::BTreeSet<String> {
+    let dir = set_dir(set);
+    let text = std::fs::read_to_string(dir.join("expected.json")).expect("expected.json");
     let zoo: BTreeMap<String, Expected> = serde_json::from_str(&text).expect("valid expected.json");
-    assert!(zoo.len() >= 40, "the pipeline zoo has {} models", zoo.len());
+    assert!(zoo.len() >= at_least, "the {set} zoo has {} models", zoo.len());
     let mut failures = Vec::new();
     let mut ops = std::collections::BTreeSet::new();
     for (name, e) in &zoo {
-        let path = dir().join(format!("{name}.onnx"));
+        let path = dir.join(format!("{name}.onnx"));
         let signature = Signature::inspect(&path).expect("a signature");
         ops.extend(signature.operators.iter().cloned());
         assert_eq!(signature.operators, e.ops, "{name}");
@@ -171,13 +194,78 @@ fn every_pipeline_export_runs_and_matches_onnxruntime_or_fails_where_it_fails() 
         }
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    for op in ["OneHotEncoder", "Imputer", "LabelEncoder", "LinearClassifier", "LinearRegressor", "Scaler"] {
-        assert!(ops.contains(&format!("ai.onnx.ml:{op}")), "the pipeline zoo never uses {op}");
-    }
+    ops
+}
+
+/// What onnxruntime does with a missing or unseen value of each input, as
+/// `models/train/zoo.py` measured it.
+#[derive(Deserialize)]
+struct Measured {
+    inputs: Vec<InputDecl>,
+    #[serde(default)]
+    missing_ok: Option<Vec<String>>,
+    #[serde(default)]
+    missing_differs: Vec<String>,
+    #[serde(default)]
+    unknown_ok: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct InputDecl {
+    name: String,
+    #[serde(rename = "type")]
+    elem: String,
 }
 
 #[test]
-fn inspect_reads_each_text_inputs_categories_and_which_inputs_are_imputed() {
+fn the_contract_read_from_each_graph_accepts_what_onnxruntime_answers_and_nothing_else() {
+    let text = std::fs::read_to_string(dir().join("expected.json")).expect("expected.json");
+    let zoo: BTreeMap<String, Measured> = serde_json::from_str(&text).expect("valid expected.json");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (name, e) in &zoo {
+        let Some(missing_ok) = &e.missing_ok else { continue };
+        let signature = Signature::inspect(&dir().join(format!("{name}.onnx"))).expect("a signature");
+        for (input, contract) in signature.inputs.iter().zip(&signature.contracts) {
+            assert_eq!(input.name, contract.name);
+            let missing = contract.columns.iter().all(|c| c.missing.accepted());
+            let sklearn = missing_ok.contains(&input.name);
+            let onnxruntime_only = e.missing_differs.contains(&input.name);
+            if sklearn && !missing {
+                let why: Vec<String> = contract
+                    .columns
+                    .iter()
+                    .filter_map(|c| match &c.missing {
+                        onnx_ml::Verdict::Refused(why) => Some(why.clone()),
+                        onnx_ml::Verdict::Accepted => None,
+                    })
+                    .collect();
+                problems
+                    .push(format!("{name}: {} takes a missing value but is refused: {why:?}", input.name));
+            }
+            if missing && !sklearn && !onnxruntime_only {
+                problems
+                    .push(format!("{name}: {} does not take a missing value but is accepted", input.name));
+            }
+            let declared = e.inputs.iter().find(|i| i.name == input.name).expect("declared");
+            if declared.elem == "string" {
+                let unseen = contract.columns.iter().all(|c| c.unseen.accepted());
+                if unseen != e.unknown_ok.contains(&input.name) {
+                    problems.push(format!("{name}: {} unseen category accepted = {unseen}", input.name));
+                }
+                if contract.columns.iter().any(|c| !matches!(c.keys, Some(onnx_ml::Keys::Strings(_)))) {
+                    problems.push(format!("{name}: {} lists no categories", input.name));
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(checked > 500, "{checked} inputs checked");
+}
+
+#[test]
+fn inspect_reads_the_shipped_cards_categories_and_missing_values_from_the_graphs() {
     let mut checked = 0;
     for name in ["penguins", "cars"] {
         let path =
@@ -186,7 +274,9 @@ fn inspect_reads_each_text_inputs_categories_and_which_inputs_are_imputed() {
         let card = std::fs::read_to_string(path.with_file_name("card.toml")).expect("card");
         let card: toml::Value = toml::from_str(&card).expect("toml");
         for feature in card["features"].as_array().expect("features") {
-            let handling = &signature.handling[feature["name"].as_str().expect("name")];
+            let name_of = feature["name"].as_str().expect("name");
+            let at = signature.inputs.iter().position(|i| i.name == name_of).expect("an input per feature");
+            let column = &signature.contracts[at].columns[0];
             let categories = feature.get("categories").map(|c| {
                 c.as_array()
                     .expect("list")
@@ -194,10 +284,16 @@ fn inspect_reads_each_text_inputs_categories_and_which_inputs_are_imputed() {
                     .map(|v| v.as_str().expect("text").to_owned())
                     .collect::<Vec<_>>()
             });
-            assert_eq!(handling.categories, categories, "{name}: {feature}");
+            let keys = match &column.keys {
+                Some(onnx_ml::Keys::Strings(k)) => Some(k.clone()),
+                _ => None,
+            };
+            assert_eq!(keys, categories, "{name}: {feature}");
             let allowed = |key: &str| feature.get(key).and_then(|v| v.as_str()) == Some("allowed");
-            assert_eq!(handling.imputed, allowed("missing"), "{name}: {feature}");
-            assert_eq!(handling.unknown_ignored, allowed("unknown"), "{name}: {feature}");
+            assert_eq!(column.missing.accepted(), allowed("missing"), "{name}: {feature}");
+            if categories.is_some() {
+                assert_eq!(column.unseen.accepted(), allowed("unknown"), "{name}: {feature}");
+            }
             checked += 1;
         }
     }

@@ -24,7 +24,9 @@ pub enum Category {
 ///
 /// Numbers are stored row-major, `rows × width`, `NaN` where a value is
 /// missing (and in the slots of categorical features); categories beside
-/// them, row-major over the categorical columns. The fields are private:
+/// them, row-major over the categorical columns; whole numbers of integer
+/// features, exact, beside them too (`i64::MIN` where missing: what a graph
+/// taking int64 is fed, and what its imputers replace). The fields are private:
 /// the only way to get rows is to build them against a schema, so the model
 /// layer never sees unchecked input.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +36,12 @@ pub struct Rows {
     numbers: Vec<f32>,
     categorical: Vec<usize>,
     categories: Vec<Category>,
+    integral: Vec<usize>,
+    ints: Vec<i64>,
 }
+
+/// What an integer feature holds where its value is missing.
+pub const MISSING_INTEGER: i64 = i64::MIN;
 
 impl Rows {
     /// Number of rows.
@@ -72,13 +79,23 @@ impl Rows {
         let end = end.min(self.rows);
         let start = start.min(end);
         let per_row = self.categorical.len();
+        let whole = self.integral.len();
         Rows {
             rows: end - start,
             width: self.width,
             numbers: self.numbers[start * self.width..end * self.width].to_vec(),
             categorical: self.categorical.clone(),
             categories: self.categories[start * per_row..end * per_row].to_vec(),
+            integral: self.integral.clone(),
+            ints: self.ints[start * whole..end * whole].to_vec(),
         }
+    }
+
+    /// The whole number in `row`, column `col` ([`MISSING_INTEGER`] when
+    /// missing); `None` if the column is not an integer feature's.
+    pub fn integer(&self, row: usize, col: usize) -> Option<i64> {
+        let slot = self.integral.iter().position(|&c| c == col)?;
+        self.ints.get(row * self.integral.len() + slot).copied()
     }
 
     /// The category in `row`, column `col`; `None` if the column is numeric.
@@ -100,10 +117,14 @@ impl Rows {
         pairs: &[(usize, usize)],
         from_a: impl Fn(usize, usize) -> bool,
     ) -> Rows {
-        assert!(a.width == b.width && a.categorical == b.categorical, "rows of different schemas");
-        let (width, per_row) = (a.width, a.categorical.len());
+        assert!(
+            a.width == b.width && a.categorical == b.categorical && a.integral == b.integral,
+            "rows of different schemas"
+        );
+        let (width, per_row, whole) = (a.width, a.categorical.len(), a.integral.len());
         let mut numbers = Vec::with_capacity(pairs.len() * width);
         let mut categories = Vec::with_capacity(pairs.len() * per_row);
+        let mut ints = Vec::with_capacity(pairs.len() * whole);
         for (i, &(ra, rb)) in pairs.iter().enumerate() {
             for col in 0..width {
                 let (rows, row) = if from_a(i, col) { (a, ra) } else { (b, rb) };
@@ -113,20 +134,35 @@ impl Rows {
                 let (rows, row) = if from_a(i, col) { (a, ra) } else { (b, rb) };
                 categories.push(rows.categories[row * per_row + slot].clone());
             }
+            for (slot, &col) in a.integral.iter().enumerate() {
+                let (rows, row) = if from_a(i, col) { (a, ra) } else { (b, rb) };
+                ints.push(rows.ints[row * whole + slot]);
+            }
         }
-        Rows { rows: pairs.len(), width, numbers, categorical: a.categorical.clone(), categories }
+        Rows {
+            rows: pairs.len(),
+            width,
+            numbers,
+            categorical: a.categorical.clone(),
+            categories,
+            integral: a.integral.clone(),
+            ints,
+        }
     }
 
     /// These rows followed by `more` (rows of the same schema).
     pub fn concat(&self, more: &Rows) -> Rows {
         assert!(
-            self.width == more.width && self.categorical == more.categorical,
+            self.width == more.width
+                && self.categorical == more.categorical
+                && self.integral == more.integral,
             "rows of different schemas"
         );
         let mut out = self.clone();
         out.rows += more.rows;
         out.numbers.extend_from_slice(&more.numbers);
         out.categories.extend_from_slice(&more.categories);
+        out.ints.extend_from_slice(&more.ints);
         out
     }
 
@@ -134,6 +170,9 @@ impl Rows {
     /// feature's rules allow (a sweep over its card range).
     pub(crate) fn put_number(&mut self, row: usize, col: usize, x: f32) {
         self.numbers[row * self.width + col] = x;
+        if let Some(slot) = self.integral.iter().position(|&c| c == col) {
+            self.ints[row * self.integral.len() + slot] = if x.is_nan() { MISSING_INTEGER } else { x as i64 };
+        }
     }
 
     /// Sets categorical column `col` of `row` to `category` (one of its
@@ -153,6 +192,7 @@ pub struct RowsBuilder<'s> {
     rows: usize,
     numbers: Vec<f32>,
     categories: Vec<Category>,
+    ints: Vec<i64>,
     /// The row cells arrive for one at a time (JSON objects, CSV records),
     /// and which of its columns have been given.
     open_row: usize,
@@ -169,6 +209,7 @@ impl<'s> RowsBuilder<'s> {
             rows: 0,
             numbers: Vec::new(),
             categories: Vec::new(),
+            ints: Vec::new(),
             open_row: 0,
             seen: vec![false; schema.width()],
             problems: Problems::default(),
@@ -197,6 +238,10 @@ impl<'s> RowsBuilder<'s> {
         if categorical > 0 {
             self.categories.resize(self.rows * categorical, Category::Missing);
         }
+        let integral = self.schema.integer_columns().len();
+        if integral > 0 {
+            self.ints.resize(self.rows * integral, MISSING_INTEGER);
+        }
         first
     }
 
@@ -214,6 +259,7 @@ impl<'s> RowsBuilder<'s> {
             self.rows -= 1;
             self.numbers.truncate(self.rows * self.schema.width());
             self.categories.truncate(self.rows * self.schema.categorical_columns().len());
+            self.ints.truncate(self.rows * self.schema.integer_columns().len());
         }
     }
 
@@ -227,9 +273,14 @@ impl<'s> RowsBuilder<'s> {
         }
         match self.schema.check(col, cell) {
             Ok(Checked::Number(x)) => self.numbers[row * width + col] = x,
+            Ok(Checked::Integer(i)) => {
+                self.numbers[row * width + col] = i as f32;
+                self.set_integer(row, col, i);
+            }
             Ok(Checked::Missing) => {
                 self.numbers[row * width + col] = f32::NAN;
                 self.set_category(row, col, Category::Missing);
+                self.set_integer(row, col, MISSING_INTEGER);
             }
             Ok(Checked::Category(i)) => self.set_category(row, col, Category::Known(i)),
             Ok(Checked::Unknown(text)) => self.set_category(row, col, Category::Unknown(text.into())),
@@ -237,6 +288,13 @@ impl<'s> RowsBuilder<'s> {
                 let (schema, wording) = (self.schema, self.wording);
                 self.problems.record(|| error(loc(), schema.violation(col, cell, fault, wording)));
             }
+        }
+    }
+
+    fn set_integer(&mut self, row: usize, col: usize, value: i64) {
+        let integral = self.schema.integer_columns();
+        if let Some(slot) = integral.iter().position(|&c| c == col) {
+            self.ints[row * integral.len() + slot] = value;
         }
     }
 
@@ -293,6 +351,8 @@ impl<'s> RowsBuilder<'s> {
             numbers: self.numbers,
             categorical: self.schema.categorical_columns().to_vec(),
             categories: self.categories,
+            integral: self.schema.integer_columns().to_vec(),
+            ints: self.ints,
         })
     }
 }

@@ -24,6 +24,8 @@ pub enum Cell<'a> {
 pub struct Wording {
     /// What a number is called.
     pub number: &'static str,
+    /// What a whole number is called.
+    pub integer: &'static str,
     /// What text is called.
     pub text: &'static str,
     /// The JSON type names to list as `allowed.json_type`, if the wire is JSON.
@@ -32,10 +34,16 @@ pub struct Wording {
 
 impl Wording {
     /// JSON bodies.
-    pub const JSON: Self =
-        Self { number: "a JSON number", text: "a string", json_types: Some(("number", "string")) };
+    pub const JSON: Self = Self {
+        number: "a JSON number",
+        integer: "a whole JSON number",
+        text: "a string",
+        json_types: Some(("number", "string")),
+    };
     /// Text cells: CSV files, form fields.
-    pub const TEXT: Self = Self { number: "a number", text: "text", json_types: None };
+    pub const TEXT: Self =
+        Self { number: "a number", integer: "a whole number", text: "text", json_types: None };
     /// Typed tensors.
-    pub const TENSOR: Self = Self { number: "a number", text: "text (BYTES)", json_types: None };
+    pub const TENSOR: Self =
+        Self { number: "a number", integer: "a whole number", text: "text (BYTES)", json_types: None };
 }

@@ -207,6 +207,7 @@ pub(super) mod tests {
             categories: None,
             missing: Policy::Rejected,
             unknown: Policy::Rejected,
+            integer: false,
         };
         let island = FeatureSpec {
             min: None,

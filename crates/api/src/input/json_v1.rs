@@ -16,25 +16,97 @@ use super::{BodyError, Problems};
 
 /// Parses a `POST …/predict` body: one row.
 pub fn parse_instance(schema: &FeatureSchema, body: &[u8]) -> Result<Rows, BodyError> {
-    let mut sink = Sink::new(schema, usize::MAX);
-    sink.rows.begin_row();
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let read = RowSeed { sink: &mut sink, index: None }.deserialize(&mut de).and_then(|()| de.end());
-    if let Err(err) = read {
-        return Err(sink.syntax_error(&err));
-    }
-    sink.rows.finish().map_err(BodyError::Invalid)
+    read(body, |body| {
+        let mut sink = Sink::new(schema, usize::MAX);
+        sink.rows.begin_row();
+        let mut de = serde_json::Deserializer::from_slice(body);
+        RowSeed { sink: &mut sink, index: None }.deserialize(&mut de).and_then(|()| de.end())?;
+        Ok(sink.rows.finish())
+    })
 }
 
 /// Parses a `POST …/predict/batch` body: `{"instances": [...]}` of 1 to `max_rows` rows.
 pub fn parse_batch(schema: &FeatureSchema, body: &[u8], max_rows: usize) -> Result<Rows, BodyError> {
-    let mut sink = Sink::new(schema, max_rows);
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let read = EnvelopeSeed { sink: &mut sink }.deserialize(&mut de).and_then(|()| de.end());
-    if let Err(err) = read {
-        return Err(sink.syntax_error(&err));
+    read(body, |body| {
+        let mut sink = Sink::new(schema, max_rows);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        EnvelopeSeed { sink: &mut sink }.deserialize(&mut de).and_then(|()| de.end())?;
+        Ok(sink.finish_batch())
+    })
+}
+
+/// Runs `parse` over `body`. serde_json stops at a number too large for a
+/// float (`1e400`); then the body is read once more with every such number
+/// replaced by [`OVERFLOW`], so that each is reported at its field beside
+/// every other problem of the body.
+fn read(
+    body: &[u8],
+    parse: impl Fn(&[u8]) -> Result<Result<Rows, Problems>, serde_json::Error>,
+) -> Result<Rows, BodyError> {
+    let outcome = match parse(body) {
+        Err(err) if err.to_string().starts_with("number out of range") => match without_overflows(body) {
+            Some(copy) => parse(&copy),
+            None => Err(err),
+        },
+        outcome => outcome,
+    };
+    match outcome {
+        Ok(rows) => rows.map_err(BodyError::Invalid),
+        Err(err) => Err(BodyError::Malformed(format!("Failed to parse the request body as JSON: {err}"))),
     }
-    sink.finish_batch().map_err(BodyError::Invalid)
+}
+
+/// What a number literal too large for a float becomes when the body is
+/// read again: a string holding one NUL character, read back as a number
+/// too large to represent (a client sending that string gets the same
+/// message, which is the only cost of the trick).
+const OVERFLOW: &str = "\u{0}";
+
+/// `body` with every number literal outside strings that overflows a float
+/// replaced by the JSON string of [`OVERFLOW`]; `None` if there is none.
+/// One pass over the bytes; the copy is at most 8/5 of the body.
+fn without_overflows(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut copied, mut i, mut in_string, mut found) = (0, 0, false, false);
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < body.len() && matches!(body[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            let overflows = std::str::from_utf8(&body[start..i])
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(f64::is_infinite);
+            if overflows {
+                found = true;
+                out.extend_from_slice(&body[copied..start]);
+                out.extend_from_slice(br#""\u0000""#);
+                copied = i;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    found.then(|| {
+        out.extend_from_slice(&body[copied..]);
+        out
+    })
 }
 
 /// Where the seeds put what they read.
@@ -43,21 +115,13 @@ struct Sink<'s> {
     max_rows: usize,
     /// Rows seen past `max_rows`: counted, not stored.
     extra_rows: usize,
-    /// The value being read, so a number serde_json cannot read (1e400) is reported at its field.
-    reading: Option<(Option<usize>, usize)>,
     /// False once the batch envelope itself is wrong (then row counts mean nothing).
     envelope_ok: bool,
 }
 
 impl<'s> Sink<'s> {
     fn new(schema: &'s FeatureSchema, max_rows: usize) -> Self {
-        Self {
-            rows: RowsBuilder::new(schema, &Wording::JSON),
-            max_rows,
-            extra_rows: 0,
-            reading: None,
-            envelope_ok: true,
-        }
+        Self { rows: RowsBuilder::new(schema, &Wording::JSON), max_rows, extra_rows: 0, envelope_ok: true }
     }
 
     fn loc(index: Option<usize>) -> Vec<LocPart> {
@@ -81,24 +145,6 @@ impl<'s> Sink<'s> {
             self.rows.replace_problems(vec!["body".into(), "instances".into()], violation);
         }
         self.rows.finish()
-    }
-
-    /// A serde_json error: a number too large for a float is a 422 at its
-    /// field; anything else means the body is not JSON.
-    fn syntax_error(mut self, err: &serde_json::Error) -> BodyError {
-        let message = err.to_string();
-        if message.starts_with("number out of range")
-            && let Some((index, col)) = self.reading.take()
-        {
-            let schema = self.rows.schema();
-            let mut rows = RowsBuilder::new(schema, &Wording::JSON);
-            let row = rows.begin_row();
-            rows.set(row, col, Cell::Number(f64::INFINITY), || Self::loc_of(index, schema.name(col).into()));
-            if let Err(problems) = rows.finish() {
-                return BodyError::Invalid(problems);
-            }
-        }
-        BodyError::Malformed(format!("Failed to parse the request body as JSON: {message}"))
     }
 }
 
@@ -181,13 +227,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
                 rows.report(Sink::loc_of(index, bounded_key(&key)), schema.unknown_feature());
                 continue;
             };
-            let value = match map.next_value_seed(ScalarSeed) {
-                Ok(value) => value,
-                Err(err) => {
-                    self.sink.reading = Some((index, col));
-                    return Err(err);
-                }
-            };
+            let value = map.next_value_seed(ScalarSeed)?;
             rows.set(row, col, value.cell(), || Sink::loc_of(index, schema.name(col).into()));
         }
         rows.end_row(|name| Sink::loc_of(index, name.into()));
@@ -246,6 +286,7 @@ impl Scalar<'_> {
     fn cell(&self) -> Cell<'_> {
         match self {
             Self::Number(x) => Cell::Number(*x),
+            Self::Text(t) if t == OVERFLOW => Cell::Number(f64::INFINITY),
             Self::Text(t) => Cell::Text(t),
             Self::Null => Cell::Null,
             Self::Other(what) => Cell::Other(what),
@@ -453,6 +494,7 @@ mod tests {
             categories: None,
             missing: Policy::Rejected,
             unknown: Policy::Rejected,
+            integer: false,
         }
     }
 
@@ -537,11 +579,40 @@ mod tests {
     }
 
     #[test]
+    fn a_number_too_large_for_a_float_is_reported_beside_every_other_problem() {
+        let raw = |body: &str| match parse_instance(&schema(), body.as_bytes()) {
+            Err(BodyError::Invalid(problems)) => problems.into_errors(),
+            other => panic!("expected problems, got {other:?}"),
+        };
+
+        let errors = raw(r#"{"a": 1e400, "sex": true, "island": "Mars", "x": "1e400 in a string"}"#);
+        let found: Vec<(String, FieldErrorKind)> =
+            errors.iter().map(|e| (format!("{:?}", e.loc.last().expect("loc")), e.kind)).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("Key(\"a\")".to_owned(), FieldErrorKind::Range),
+                ("Key(\"sex\")".to_owned(), FieldErrorKind::Type),
+                ("Key(\"island\")".to_owned(), FieldErrorKind::Category),
+                ("Key(\"x\")".to_owned(), FieldErrorKind::UnknownField),
+            ]
+        );
+        assert_eq!(errors[0].msg, "must be a finite number; this one is too large to represent");
+
+        let batch = parse_batch(
+            &schema(),
+            br#"{"instances": [{"a": -2e308, "sex": 1}, {"a": 1, "sex": 9e999}]}"#,
+            10,
+        );
+        let Err(BodyError::Invalid(problems)) = batch else { panic!("expected problems, got {batch:?}") };
+        assert_eq!(problems.total(), 2);
+    }
+
+    #[test]
     fn strings_booleans_null_arrays_and_objects_are_not_numbers() {
         for (bad, what) in [
             (json!("5.1"), "a string"),
             (json!(true), "a boolean"),
-            (json!(null), "null"),
             (json!([1]), "an array"),
             (json!({"x": 1}), "an object"),
         ] {
@@ -549,6 +620,9 @@ mod tests {
             assert_eq!(e.kind, FieldErrorKind::Type);
             assert_eq!(e.msg, format!("must be a JSON number, not {what}"));
         }
+        let null = only_error(&json!({"a": null, "sex": 1}));
+        assert_eq!(null.kind, FieldErrorKind::Missing, "null is a missing value");
+        assert_eq!(null.msg, "\"a\" is missing and this model cannot take missing values");
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod problems;
 mod schema;
 pub mod v2;
 
-pub use batch::{Category, Rows, RowsBuilder};
+pub use batch::{Category, MISSING_INTEGER, Rows, RowsBuilder};
 pub use cell::{Cell, Wording};
 pub use problems::{MAX_REPORTED_PROBLEMS, Problems, bounded_key};
 pub use schema::{Checked, Fault, FeatureSchema, Violation};

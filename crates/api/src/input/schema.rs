@@ -15,8 +15,9 @@ const LINEAR_LOOKUP_MAX: usize = 32;
 /// What a feature takes.
 #[derive(Debug, Clone)]
 enum Kind {
-    /// Numbers, within `min..=max` when given, or one of coded `choices`.
-    Number { min: Option<f64>, max: Option<f64>, choices: Option<Vec<(f64, String)>> },
+    /// Numbers, within `min..=max` when given, or one of coded `choices`;
+    /// whole numbers only when `integer`.
+    Number { min: Option<f64>, max: Option<f64>, choices: Option<Vec<(f64, String)>>, integer: bool },
     /// Text, one of `categories` (others too when `unknown` is allowed).
     Category { categories: Vec<String>, index: HashMap<String, u32>, unknown: bool },
 }
@@ -35,6 +36,8 @@ struct Rule {
 pub enum Checked<'a> {
     /// A finite number, as the model takes it.
     Number(f32),
+    /// A whole number, exactly (an integer feature's).
+    Integer(i64),
     /// One of the feature's categories, by position.
     Category(u32),
     /// A category outside the list, accepted because the feature allows unknowns.
@@ -50,6 +53,8 @@ pub enum Fault {
     Missing,
     /// Not a finite number.
     NotFinite,
+    /// Not a whole number, for an integer feature.
+    NotInteger,
     /// Outside the feature's range.
     OutOfRange,
     /// Not one of the feature's coded choices.
@@ -77,7 +82,11 @@ pub struct FeatureSchema {
     rules: Vec<Rule>,
     column_of: HashMap<String, usize>,
     categorical: Vec<usize>,
+    integral: Vec<usize>,
 }
+
+/// The largest whole number a JSON number (a double) holds exactly.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
 impl FeatureSchema {
     /// The rules a card declares, after checking the card against them: each
@@ -97,9 +106,14 @@ impl FeatureSchema {
             }
             let kind = match &f.categories {
                 Some(categories) => {
-                    if f.min.is_some() || f.max.is_some() || f.step.is_some() || f.choices.is_some() {
+                    if f.min.is_some()
+                        || f.max.is_some()
+                        || f.step.is_some()
+                        || f.choices.is_some()
+                        || f.integer
+                    {
                         problems.push(format!(
-                            "feature {name:?}: a categorical feature takes no min, max, step or choices"
+                            "feature {name:?}: a categorical feature takes no min, max, step, choices or integer"
                         ));
                     }
                     if categories.is_empty() {
@@ -135,7 +149,15 @@ impl FeatureSchema {
                     if f.choices.as_ref().is_some_and(Vec::is_empty) {
                         problems.push(format!("feature {name:?}: choices must not be empty"));
                     }
-                    Kind::Number { min: f.min, max: f.max, choices }
+                    if f.integer
+                        && let Some(c) = f.choices.iter().flatten().find(|c| c.value.fract() != 0.0)
+                    {
+                        problems.push(format!(
+                            "feature {name:?}: an integer feature's choices are whole numbers, not {}",
+                            c.value
+                        ));
+                    }
+                    Kind::Number { min: f.min, max: f.max, choices, integer: f.integer }
                 }
             };
             rules.push(Rule {
@@ -155,7 +177,13 @@ impl FeatureSchema {
             .filter(|(_, r)| matches!(r.kind, Kind::Category { .. }))
             .map(|(i, _)| i)
             .collect();
-        let schema = Self { rules, column_of, categorical };
+        let integral = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.kind, Kind::Number { integer: true, .. }))
+            .map(|(i, _)| i)
+            .collect();
+        let schema = Self { rules, column_of, categorical, integral };
         if problems.is_empty() {
             schema.check_declared_values(card, &mut problems);
         }
@@ -166,7 +194,7 @@ impl FeatureSchema {
     /// rows must pass the rules: the card is held to what requests are.
     fn check_declared_values(&self, card: &ModelCard, problems: &mut Vec<String>) {
         for (col, rule) in self.rules.iter().enumerate() {
-            if let Kind::Number { min, max, choices: Some(choices) } = &rule.kind {
+            if let Kind::Number { min, max, choices: Some(choices), .. } = &rule.kind {
                 for (value, _) in choices {
                     if !within(*value, *min, *max) {
                         problems.push(format!(
@@ -247,6 +275,16 @@ impl FeatureSchema {
         &self.categorical
     }
 
+    /// The columns holding whole numbers, in column order.
+    pub fn integer_columns(&self) -> &[usize] {
+        &self.integral
+    }
+
+    /// Whether column `col` takes whole numbers only.
+    pub fn is_integer(&self, col: usize) -> bool {
+        matches!(self.rules[col].kind, Kind::Number { integer: true, .. })
+    }
+
     /// Whether column `col` takes text categories.
     pub fn is_categorical(&self, col: usize) -> bool {
         matches!(self.rules[col].kind, Kind::Category { .. })
@@ -270,23 +308,28 @@ impl FeatureSchema {
     #[inline]
     pub fn check<'c>(&self, col: usize, cell: Cell<'c>) -> Result<Checked<'c>, Fault> {
         let rule = &self.rules[col];
+        // Every wire's "no value" (JSON null, a blank cell, a NaN tensor
+        // element) is one missing value.
+        let missing =
+            matches!(cell, Cell::Null | Cell::Blank) || matches!(cell, Cell::Number(x) if x.is_nan());
+        if missing {
+            return if rule.missing_allowed { Ok(Checked::Missing) } else { Err(Fault::Missing) };
+        }
         match (&rule.kind, cell) {
-            (_, Cell::Null | Cell::Blank) if rule.missing_allowed => Ok(Checked::Missing),
-            (_, Cell::Blank) => Err(Fault::Missing),
-            (Kind::Number { min, max, choices }, Cell::Number(x)) => {
-                if !x.is_finite() {
+            (Kind::Number { min, max, choices, integer }, Cell::Number(x)) => {
+                let accepted = if !x.is_finite() {
                     Err(Fault::NotFinite)
+                } else if *integer && (x.fract() != 0.0 || x.abs() > MAX_EXACT_INTEGER) {
+                    Err(Fault::NotInteger)
                 } else if let Some(choices) = choices {
-                    if choices.iter().any(|(v, _)| *v == x) {
-                        Ok(Checked::Number(x as f32))
-                    } else {
-                        Err(Fault::NotAChoice)
-                    }
+                    if choices.iter().any(|(v, _)| *v == x) { Ok(()) } else { Err(Fault::NotAChoice) }
                 } else if within(x, *min, *max) {
-                    Ok(Checked::Number(x as f32))
+                    Ok(())
                 } else {
                     Err(Fault::OutOfRange)
-                }
+                };
+                accepted
+                    .map(|()| if *integer { Checked::Integer(x as i64) } else { Checked::Number(x as f32) })
             }
             (Kind::Category { index, unknown, .. }, Cell::Text(text)) => match index.get(text) {
                 Some(&i) => Ok(Checked::Category(i)),
@@ -303,8 +346,17 @@ impl FeatureSchema {
         let rule = &self.rules[col];
         let (kind, msg) = match (fault, cell) {
             (Fault::Missing, _) => return rule.missing(),
-            (Fault::NotFinite, Cell::Number(x)) if x.is_nan() => {
-                (FieldErrorKind::Range, "must be a finite number, not NaN".to_owned())
+            (Fault::NotInteger, Cell::Number(x)) if x.fract() == 0.0 => (
+                FieldErrorKind::Range,
+                format!("must be a whole number between -2^53 and 2^53 (9007199254740992); got {x}"),
+            ),
+            (Fault::NotInteger, Cell::Number(x)) => {
+                let allowed = Allowed { json_type: Some("integer".to_owned()), ..rule.allowed() };
+                return Violation {
+                    kind: FieldErrorKind::Type,
+                    msg: format!("must be a whole number (the model takes integers); got {x}"),
+                    allowed,
+                };
             }
             (Fault::NotFinite, _) => (
                 FieldErrorKind::Range,
@@ -361,7 +413,7 @@ impl FeatureSchema {
 impl Rule {
     fn allowed(&self) -> Allowed {
         match &self.kind {
-            Kind::Number { min, max, choices } => Allowed {
+            Kind::Number { min, max, choices, .. } => Allowed {
                 min: *min,
                 max: *max,
                 choices: choices.as_ref().map(|cs| cs.iter().map(|(v, _)| *v).collect()),
@@ -387,15 +439,24 @@ impl Rule {
     fn missing(&self) -> Violation {
         Violation {
             kind: FieldErrorKind::Missing,
-            msg: "is required: every feature of the model must be given".to_owned(),
+            msg: format!("{:?} is missing and this model cannot take missing values", self.name),
             allowed: self.allowed(),
         }
     }
 
     fn wrong_type(&self, wording: &Wording, got: &str) -> Violation {
         let number = matches!(self.kind, Kind::Number { .. });
-        let expected = if number { wording.number } else { wording.text };
-        let json_type = wording.json_types.map(|(n, t)| if number { n } else { t }.to_owned());
+        let integer = matches!(self.kind, Kind::Number { integer: true, .. });
+        let expected = match (number, integer) {
+            (true, true) => wording.integer,
+            (true, false) => wording.number,
+            (false, _) => wording.text,
+        };
+        let json_type = wording.json_types.map(|(n, t)| match (number, integer) {
+            (true, true) => "integer".to_owned(),
+            (true, false) => n.to_owned(),
+            (false, _) => t.to_owned(),
+        });
         Violation {
             kind: FieldErrorKind::Type,
             msg: format!("must be {expected}, not {got}"),
@@ -461,9 +522,13 @@ mod tests {
         let s = schema(Policy::Rejected, Policy::Rejected);
 
         assert_eq!(s.check(0, Cell::Number(-1e30)), Ok(Checked::Number(-1e30)));
-        assert_eq!(s.check(0, Cell::Number(f64::NAN)), Err(Fault::NotFinite));
-        let v = s.violation(0, Cell::Number(f64::NAN), Fault::NotFinite, &Wording::JSON);
-        assert_eq!((v.kind, v.msg.as_str()), (FieldErrorKind::Range, "must be a finite number, not NaN"));
+        assert_eq!(s.check(0, Cell::Number(f64::INFINITY)), Err(Fault::NotFinite));
+        assert_eq!(s.check(0, Cell::Number(f64::NAN)), Err(Fault::Missing), "NaN is a missing value");
+        let v = s.violation(0, Cell::Number(f64::NAN), Fault::Missing, &Wording::TENSOR);
+        assert_eq!(
+            (v.kind, v.msg.as_str()),
+            (FieldErrorKind::Missing, "\"x\" is missing and this model cannot take missing values")
+        );
     }
 
     #[test]
@@ -473,13 +538,43 @@ mod tests {
 
         assert_eq!(lenient.check(0, Cell::Blank), Ok(Checked::Missing));
         assert_eq!(lenient.check(1, Cell::Null), Ok(Checked::Missing));
+        assert_eq!(lenient.check(0, Cell::Number(f64::NAN)), Ok(Checked::Missing));
         assert_eq!(strict.check(0, Cell::Blank), Err(Fault::Missing));
         let null =
             strict.violation(0, Cell::Null, strict.check(0, Cell::Null).expect_err("null"), &Wording::JSON);
-        assert_eq!(null.msg, "must be a JSON number, not null");
+        assert_eq!(null.msg, "\"x\" is missing and this model cannot take missing values");
+        assert_eq!(null.kind, FieldErrorKind::Missing);
         let text = strict.violation(0, Cell::Text("x"), Fault::WrongType, &Wording::TEXT);
         assert_eq!(text.msg, "must be a number, not text");
         assert_eq!(text.allowed.json_type, None, "only JSON names a JSON type");
+    }
+
+    #[test]
+    fn an_integer_feature_takes_whole_numbers_exactly_and_refuses_fractions() {
+        let card = ModelCard {
+            name: "m".to_owned(),
+            title: "M".to_owned(),
+            description: String::new(),
+            version: "1".to_owned(),
+            task: Task::Regression,
+            classes: vec![],
+            onnx: OnnxIo { input: None, label_output: None, probabilities_output: None, value_output: None },
+            output: None,
+            features: vec![FeatureSpec { integer: true, ..FeatureSpec::number("year") }],
+            examples: vec![],
+            provenance: Provenance::default(),
+        };
+        let s = FeatureSchema::from_card(&card).expect("valid");
+
+        assert_eq!(s.check(0, Cell::Number(1976.0)), Ok(Checked::Integer(1976)));
+        assert_eq!(s.check(0, Cell::Number(123_456_789_012.0)), Ok(Checked::Integer(123_456_789_012)));
+        assert_eq!(s.check(0, Cell::Number(1976.5)), Err(Fault::NotInteger));
+        assert_eq!(s.check(0, Cell::Number(1e300)), Err(Fault::NotInteger));
+        let v = s.violation(0, Cell::Number(1976.5), Fault::NotInteger, &Wording::JSON);
+        assert_eq!(v.kind, FieldErrorKind::Type);
+        assert_eq!(v.allowed.json_type.as_deref(), Some("integer"));
+        let text = s.violation(0, Cell::Text("x"), Fault::WrongType, &Wording::JSON);
+        assert_eq!(text.msg, "must be a whole JSON number, not a string");
     }
 
     #[test]

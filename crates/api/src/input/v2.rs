@@ -2,9 +2,10 @@
 //! tensors — JSON `data`, flat or nested, or binary blobs — become cells,
 //! each located as `input 'name' row r feature 'f'`.
 //!
-//! A model takes either its graph's one matrix input (`[N, features]`) or
-//! one input per feature, named by the feature (`[N]` or `[N, 1]`), the way
-//! MLServer's pandas codec sends a DataFrame. Every size is checked against
+//! A model takes its graph's inputs that carry several features by their
+//! names (a matrix, `[N, features]`), and one input per feature named by the
+//! feature (`[N]` or `[N, 1]`), the way MLServer's pandas codec sends a
+//! DataFrame. Every size is checked against
 //! the shape, and the shape against the batch limit, before anything is
 //! allocated for it; framing (compression, the binary header length) is the
 //! route's job.
@@ -98,15 +99,19 @@ pub struct InputTensor<'a> {
 /// Numbers up to 2^53 convert to a float exactly; larger integers are refused.
 const EXACT_INTEGER: i64 = 1 << 53;
 
+/// A graph input that carries several features (a matrix), and which.
+pub type Group<'a> = (&'a str, &'a [usize]);
+
 /// Turns the request's input tensors into checked rows for `schema`;
-/// `matrix_input` is the graph's one matrix input, if it has one.
+/// `groups` are the graph's inputs of several features (a tensor named as
+/// one fills its features; any other tensor is named as its feature).
 pub fn rows(
     schema: &FeatureSchema,
-    matrix_input: Option<&str>,
+    groups: &[Group<'_>],
     tensors: &[InputTensor<'_>],
     max_rows: usize,
 ) -> Result<Rows, BodyError> {
-    let layout = layout(schema, matrix_input, tensors)?;
+    let layout = layout(schema, groups, tensors)?;
     let mut n_rows = None;
     for (tensor, columns) in tensors.iter().zip(&layout) {
         let rows = rows_of(tensor, columns.len(), schema)?;
@@ -145,7 +150,7 @@ pub fn rows(
         }
         let width = columns.len();
         let expected = n_rows * width;
-        let per_feature = matrix_input != Some(tensor.name);
+        let per_feature = !groups.iter().any(|(name, _)| *name == tensor.name);
         let mut index = 0usize;
         let mut put = |value: Element<'_>| -> Result<(), String> {
             if index >= expected {
@@ -153,10 +158,12 @@ pub fn rows(
             }
             let (row, col) = (index / width, columns[index % width]);
             index += 1;
+            // A NaN, a JSON null and an empty BYTES element are all "no
+            // value": the schema takes it as missing or refuses it as such.
             let cell = match value {
-                Element::Number(x) if x.is_nan() && schema.missing_allowed(col) => Cell::Null,
+                Element::Number(x) if x.is_nan() => Cell::Null,
                 Element::Number(x) => Cell::Number(x),
-                Element::Text("") if schema.missing_allowed(col) => Cell::Blank,
+                Element::Text("") | Element::Null => Cell::Blank,
                 Element::Text(t) => Cell::Text(t),
                 Element::Other(what) => Cell::Other(what),
             };
@@ -182,50 +189,51 @@ pub fn rows(
             ));
         }
     }
-    if matrix_input.is_none_or(|m| tensors.first().is_none_or(|t| t.name != m)) {
-        for col in 0..schema.width() {
-            if !layout.iter().any(|columns| columns.contains(&col))
-                && let Some(violation) = schema.absent(col)
-            {
-                builder.report(vec!["input".into(), schema.name(col).into()], violation);
-            }
+    for col in 0..schema.width() {
+        if !layout.iter().any(|columns| columns.contains(&col))
+            && let Some(violation) = schema.absent(col)
+        {
+            builder.report(vec!["input".into(), schema.name(col).into()], violation);
         }
     }
     builder.finish().map_err(BodyError::Invalid)
 }
 
-/// Which feature columns each tensor fills: all of them in order for the
-/// matrix input, its own for a feature's input.
+/// Which feature columns each tensor fills: a group's, in order, for a
+/// graph input of several features; its own for a feature's input.
 fn layout(
     schema: &FeatureSchema,
-    matrix_input: Option<&str>,
+    groups: &[Group<'_>],
     tensors: &[InputTensor<'_>],
 ) -> Result<Vec<Vec<usize>>, BodyError> {
     if tensors.is_empty() {
         return Err(BodyError::Malformed("the request has no inputs".to_owned()));
     }
-    if let [only] = tensors
-        && matrix_input == Some(only.name)
-    {
-        return Ok(vec![(0..schema.width()).collect()]);
-    }
-    let mut layout = Vec::with_capacity(tensors.len());
+    let mut layout: Vec<Vec<usize>> = Vec::with_capacity(tensors.len());
     for tensor in tensors {
-        let Some(col) = schema.column(tensor.name) else {
-            let matrix =
-                matrix_input.map(|m| format!("'{m}' ([N, {}]), or ", schema.width())).unwrap_or_default();
-            return Err(malformed(
-                tensor.name,
-                &format!(
-                    "is not an input of this model; it takes {matrix}one input per feature ([N] or [N, 1]): {}",
-                    schema.names().join(", ")
-                ),
-            ));
+        let columns = match groups.iter().find(|(name, _)| *name == tensor.name) {
+            Some((_, cols)) => cols.to_vec(),
+            None => match schema.column(tensor.name) {
+                Some(col) => vec![col],
+                None => {
+                    let grouped: String = groups
+                        .iter()
+                        .map(|(name, cols)| format!("'{name}' ([N, {}]), or ", cols.len()))
+                        .collect();
+                    return Err(malformed(
+                        tensor.name,
+                        &format!(
+                            "is not an input of this model; it takes {grouped}one input per feature ([N] or [N, 1]): {}",
+                            schema.names().join(", ")
+                        ),
+                    ));
+                }
+            },
         };
-        if layout.iter().any(|c: &Vec<usize>| c[0] == col) {
+        if layout.iter().any(|c| c.iter().any(|col| columns.contains(col))) {
             return Err(malformed(tensor.name, "is given twice"));
         }
-        layout.push(vec![col]);
+        layout.push(columns);
     }
     Ok(layout)
 }
@@ -265,6 +273,8 @@ fn malformed(input: &str, what: &str) -> BodyError {
 enum Element<'a> {
     Number(f64),
     Text(&'a str),
+    /// JSON `null`: no value.
+    Null,
     Other(&'static str),
 }
 
@@ -461,7 +471,7 @@ impl<'de> Visitor<'de> for Flatten<'_, '_> {
     }
 
     fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
-        self.leaf(Element::Other("null"))
+        self.leaf(Element::Null)
     }
 
     fn visit_map<A: de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
@@ -514,7 +524,7 @@ mod tests {
         #[test]
         fn any_tensors_give_checked_rows_or_a_bounded_error_naming_the_input(
             parts in prop::collection::vec(tensor_parts(), 0..4),
-            matrix in prop_oneof![Just(None), Just(Some("input"))],
+            grouped in any::<bool>(),
         ) {
             let raws: Vec<Option<Box<RawValue>>> = parts
                 .iter()
@@ -534,7 +544,9 @@ mod tests {
                     },
                 })
                 .collect();
-            match rows(&schema(), matrix, &tensors, 4) {
+            let all: Vec<usize> = (0..schema().width()).collect();
+            let groups: Vec<Group<'_>> = if grouped { vec![("input", &all[..])] } else { Vec::new() };
+            match rows(&schema(), &groups, &tensors, 4) {
                 Ok(rows) => {
                     prop_assert!(rows.len() <= 4);
                     for r in 0..rows.len() {

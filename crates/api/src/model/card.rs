@@ -25,6 +25,10 @@ pub fn parse(text: &str) -> Result<ModelCard> {
     if !unknown.is_empty() {
         bail!("{}", unknown.join(", "));
     }
+    let mut card = card;
+    for feature in card.features.iter_mut().filter(|f| f.label.is_empty()) {
+        feature.label.clone_from(&feature.name);
+    }
     Ok(card)
 }
 
@@ -95,6 +99,7 @@ mod tests {
             categories: None,
             missing: Policy::Rejected,
             unknown: Policy::Rejected,
+            integer: false,
         }
     }
 
@@ -206,7 +211,7 @@ mod tests {
         c.features[1].categories = Some(vec!["Biscoe".to_owned(), "Dream".to_owned()]);
         c.features[1].default = Some(FeatureValue::Text("Dream".to_owned()));
         let err = error(&c);
-        assert!(err.contains("a categorical feature takes no min, max, step or choices"), "{err}");
+        assert!(err.contains("a categorical feature takes no min, max, step, choices or integer"), "{err}");
         c.features[1].min = None;
         c.features[1].max = None;
         c.features[1].step = None;
@@ -219,6 +224,16 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_feature_stated_by_name_alone_is_labelled_by_its_name() {
+        let text = toml::to_string(&card()).expect("serializable").replace("label = \"x\"\n", "");
+
+        let parsed = parse(&text).expect("a feature needs no label");
+
+        assert_eq!(parsed.features[0].label, "x");
+        assert_eq!(parsed.features[1].label, "y");
     }
 
     #[test]

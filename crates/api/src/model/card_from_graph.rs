@@ -3,8 +3,10 @@
 //! states wins, everything else is what the graph declares.
 
 use anyhow::{Context, Result, bail, ensure};
-use api_types::{CardSource, FeatureSpec, ModelCard, OnnxIo, Policy, Provenance, RegressionOutput, Task};
-use onnx_ml::{ElemType, Signature, TensorInfo};
+use api_types::{
+    CardSource, Choice, FeatureSpec, ModelCard, OnnxIo, Policy, Provenance, RegressionOutput, Task,
+};
+use onnx_ml::{ColumnContract, ElemType, Keys, Signature, TensorInfo, Verdict};
 use toml::{Table, Value};
 
 /// The card the graph itself declares: its inputs become features (named as
@@ -74,53 +76,94 @@ pub(super) fn card_from_graph(
     })
 }
 
-/// The features and, for a single matrix input, its name.
+/// The features and, for a single matrix input, its name: each column as
+/// the graph's operators say it may be fed (see [`onnx_ml::InputContract`]).
 fn features(signature: &Signature) -> Result<(Option<String>, Vec<FeatureSpec>)> {
-    let number = |name: String, imputed: bool| FeatureSpec {
-        missing: if imputed { Policy::Allowed } else { Policy::Rejected },
-        ..FeatureSpec::number(&name)
-    };
+    let contract = |i: usize| signature.contracts.get(i).context("the graph's inputs were not read");
     match signature.inputs.as_slice() {
         [] => bail!("the graph has no input"),
-        [only] if only.elem == ElemType::F32 && width(only).is_some_and(|w| w > 1) => {
+        // One matrix: its columns are features `f0…`.
+        [only] if width(only).is_some_and(|w| w > 1) => {
             let width = width(only).unwrap_or_default();
             ensure!(width <= 10_000, "the graph's input {:?} declares {width} columns", only.name);
-            let imputed = signature.handling.get(&only.name).is_some_and(|h| h.imputed);
-            Ok((Some(only.name.clone()), (0..width).map(|i| number(format!("f{i}"), imputed)).collect()))
+            let columns = &contract(0)?.columns;
+            ensure!(
+                columns.len() == width,
+                "the graph's input {:?} was read as {} columns",
+                only.name,
+                columns.len()
+            );
+            let features = columns
+                .iter()
+                .enumerate()
+                .map(|(i, column)| feature(&format!("f{i}"), only, column))
+                .collect::<Result<_>>()?;
+            Ok((Some(only.name.clone()), features))
         }
+        // One input per column, or per group of columns (`<input>_0`, …).
         inputs => {
             let mut features = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                let handling = signature.handling.get(&input.name).cloned().unwrap_or_default();
-                let feature = match input.elem {
-                    ElemType::F32 | ElemType::F64 | ElemType::I64 | ElemType::I32 => {
-                        number(input.name.clone(), handling.imputed)
+            for (i, input) in inputs.iter().enumerate() {
+                let columns = &contract(i)?.columns;
+                ensure!(
+                    features.len() + columns.len() <= 10_000,
+                    "the graph's inputs declare more than 10000 columns"
+                );
+                if columns.len() == 1 {
+                    features.push(feature(&input.name, input, &columns[0])?);
+                } else {
+                    for (c, column) in columns.iter().enumerate() {
+                        features.push(feature(&format!("{}_{c}", input.name), input, column)?);
                     }
-                    ElemType::String => {
-                        let categories = handling.categories.with_context(|| {
-                            format!(
-                                "the text input {:?} reaches no encoder that lists its categories; \
-                                 write them in a card.toml",
-                                input.name
-                            )
-                        })?;
-                        let mut spec = number(input.name.clone(), handling.imputed);
-                        spec.categories = Some(categories);
-                        spec.unknown =
-                            if handling.unknown_ignored { Policy::Allowed } else { Policy::Rejected };
-                        spec
-                    }
-                    other => bail!(
-                        "the graph's input {:?} holds {}, which no form can fill",
-                        input.name,
-                        other.name()
-                    ),
-                };
-                features.push(feature);
+                }
             }
             Ok((None, features))
         }
     }
+}
+
+/// The feature that feeds one column of `input`, as the graph takes it.
+fn feature(name: &str, input: &TensorInfo, column: &ColumnContract) -> Result<FeatureSpec> {
+    let mut spec = FeatureSpec::number(name);
+    spec.missing = if column.missing.accepted() { Policy::Allowed } else { Policy::Rejected };
+    let listed = |keys: &Option<Keys>| -> Option<Vec<f64>> {
+        match keys {
+            Some(Keys::Ints(k)) => Some(k.iter().map(|&i| i as f64).collect()),
+            Some(Keys::Floats(k)) => Some(k.clone()),
+            _ => None,
+        }
+    };
+    match input.elem {
+        ElemType::F32 | ElemType::F64 | ElemType::I64 | ElemType::I32 => {
+            spec.integer = matches!(input.elem, ElemType::I64 | ElemType::I32);
+            if let Verdict::Refused(why) = &column.unseen {
+                let codes = listed(&column.keys).with_context(|| {
+                    format!(
+                        "the graph's input {name:?} takes only some numbers ({why}), and no encoder lists them; \
+                         write them in a card: [[features]] name = {name:?} choices = [{{ value = …, label = \"…\" }}]"
+                    )
+                })?;
+                spec.choices =
+                    Some(codes.into_iter().map(|value| Choice { value, label: value.to_string() }).collect());
+            }
+        }
+        ElemType::String => {
+            let Some(Keys::Strings(categories)) = column.keys.clone() else {
+                bail!(
+                    "the text input {name:?} reaches no encoder that lists its categories; \
+                     write them in a card: [[features]] name = {name:?} categories = [\"…\", \"…\"]"
+                );
+            };
+            spec.categories = Some(categories);
+            spec.unknown = if column.unseen.accepted() { Policy::Allowed } else { Policy::Rejected };
+        }
+        other => bail!(
+            "the graph's input {name:?} holds {}, which no request can fill; \
+             this server feeds float, double, int64 and text inputs",
+            other.name()
+        ),
+    }
+    Ok(spec)
 }
 
 /// The fixed column count of a `[N, width]` input.
@@ -137,7 +180,8 @@ const COMPLETE: [&str; 4] = ["title", "task", "onnx", "features"];
 /// `partial` (a card's TOML) laid over `inferred`: tables merge key by key,
 /// features by name (a card that names none of the graph's features, such as
 /// names for the columns of a matrix, replaces the list), anything else the
-/// card states replaces what was inferred. Then parsed as a card, so a key
+/// card states replaces what was inferred; a complete card (title, task,
+/// onnx and features all stated) is taken as written. Then parsed as a card, so a key
 /// no card has is still refused.
 pub(super) fn merge(inferred: &ModelCard, partial: &str) -> Result<(ModelCard, CardSource)> {
     let stated: Table = toml::from_str(partial).context("not valid TOML")?;
@@ -145,11 +189,14 @@ pub(super) fn merge(inferred: &ModelCard, partial: &str) -> Result<(ModelCard, C
     else {
         bail!("the inferred card is not a table");
     };
-    let complete = COMPLETE.iter().all(|k| stated.contains_key(*k));
+    // A card that describes the model fully is taken as written: what it
+    // leaves out (a policy, say) is its author's default, not the graph's.
+    if COMPLETE.iter().all(|k| stated.contains_key(*k)) {
+        return Ok((super::card::parse(partial)?, CardSource::File));
+    }
     merge_tables(&mut base, stated);
     let merged = super::card::parse(&toml::to_string(&base).context("cannot write the merged card")?)?;
-    let source = if complete { CardSource::File } else { CardSource::Partial };
-    Ok((merged, source))
+    Ok((merged, CardSource::Partial))
 }
 
 fn merge_tables(base: &mut Table, stated: Table) {

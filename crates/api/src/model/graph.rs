@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use api_types::{ModelCard, Task, TensorSpec};
-use onnx_ml::{ClassLabels, Dim, Direct, ElemType, Signature};
+use api_types::{ModelCard, Policy, Task, TensorSpec};
+use onnx_ml::{ClassLabels, ColumnContract, Dim, Direct, ElemType, Keys, Signature, TensorInfo, Verdict};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::DimLike;
 
-use crate::input::{Category, FeatureSchema, Rows};
+use crate::input::{Category, FeatureSchema, MISSING_INTEGER, Rows};
 
 /// What a graph answers for a batch, protocol-neutral.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,20 +70,21 @@ const POOLED_STATES: usize = 8;
 enum Feed {
     /// One `[N, width]` float matrix: the rows' numbers as they are.
     Matrix { width: usize },
-    /// One tensor per feature, in the graph's input order.
+    /// One tensor per graph input, in the graph's order, each of one or
+    /// more features (a text matrix, a DataFrame column).
     Columns(Vec<Column>),
 }
 
-/// One feature fed as its own graph input.
+/// One graph input and the features that fill it.
 #[derive(Debug, Clone, PartialEq)]
 struct Column {
-    /// The feature's column in the rows.
-    col: usize,
+    /// The features' columns in the rows, in the input's column order.
+    cols: Vec<usize>,
     elem: ElemType,
-    /// `[N]` (1) or `[N, 1]` (2).
+    /// `[N]` (1, one feature) or `[N, features]` (2).
     rank: usize,
-    /// A text feature's categories, to turn positions back into text.
-    categories: Vec<String>,
+    /// Each text feature's categories, to turn positions back into text.
+    categories: Vec<Vec<String>>,
 }
 
 /// A runnable, optimized graph, the way rows feed it, and the output it serves.
@@ -97,6 +98,8 @@ pub struct Graph {
     /// [`Direct`] knows and it agreed with the plan on probe rows.
     direct: Option<Direct>,
     feed: Feed,
+    /// `0..width`, the matrix input's columns.
+    all_columns: Vec<usize>,
     inputs: Vec<TensorSpec>,
     output: TensorSpec,
     class_labels: Option<ClassLabels>,
@@ -214,16 +217,17 @@ impl Graph {
             Feed::Columns(columns) => {
                 let mut specs = Vec::with_capacity(columns.len());
                 for (i, column) in columns.iter().enumerate() {
+                    let width = column.cols.len();
                     let shape: TVec<TDim> = if column.rank == 1 {
                         tvec![batch.clone()]
                     } else {
-                        tvec![batch.clone(), TDim::from(1)]
+                        tvec![batch.clone(), TDim::from(width)]
                     };
                     model.set_input_fact(i, InferenceFact::dt_shape(datum_type(column.elem)?, shape))?;
                     specs.push(TensorSpec {
                         name: signature.inputs[i].name.clone(),
                         dtype: column.elem.name(),
-                        shape: if column.rank == 1 { vec![None] } else { vec![None, Some(1)] },
+                        shape: if column.rank == 1 { vec![None] } else { vec![None, Some(width)] },
                     });
                 }
                 specs
@@ -285,6 +289,7 @@ impl Graph {
             plan,
             states: Mutex::new(Vec::new()),
             direct: None,
+            all_columns: (0..schema.width()).collect(),
             feed,
             inputs,
             output,
@@ -399,11 +404,20 @@ impl Graph {
         Ok((values, width))
     }
 
-    /// The graph's one matrix input, when rows feed it as a matrix.
-    pub fn matrix_input(&self) -> Option<&str> {
-        match self.feed {
-            Feed::Matrix { .. } => self.inputs.first().map(|i| i.name.as_str()),
-            Feed::Columns(_) => None,
+    /// The graph's inputs that carry several features, with their columns
+    /// in the input's order.
+    pub fn groups(&self) -> Vec<(&str, &[usize])> {
+        match &self.feed {
+            Feed::Matrix { .. } => {
+                self.inputs.first().map(|i| (i.name.as_str(), &self.all_columns[..])).into_iter().collect()
+            }
+            Feed::Columns(columns) => self
+                .inputs
+                .iter()
+                .zip(columns)
+                .filter(|(_, c)| c.cols.len() > 1)
+                .map(|(i, c)| (i.name.as_str(), &c.cols[..]))
+                .collect(),
         }
     }
 
@@ -447,19 +461,38 @@ fn matrix(rows: Rows, width: usize) -> Result<Vec<f32>> {
 }
 
 impl Column {
+    /// The input's tensor for `rows`: row-major, a row's features side by side.
     fn tensor(&self, rows: &Rows) -> Result<Tensor> {
         let n = rows.len();
-        let shape: &[usize] = if self.rank == 1 { &[n] } else { &[n, 1] };
-        let numbers = || (0..n).map(|r| rows.number(r, self.col));
+        let width = self.cols.len();
+        let shape: &[usize] = if self.rank == 1 { &[n] } else { &[n, width] };
+        let cells =
+            || (0..n).flat_map(move |r| self.cols.iter().enumerate().map(move |(k, &col)| (r, k, col)));
         let tensor = match self.elem {
-            ElemType::F32 => Tensor::from_shape(shape, &numbers().collect::<Vec<f32>>())?,
-            ElemType::F64 => Tensor::from_shape(shape, &numbers().map(f64::from).collect::<Vec<f64>>())?,
-            // The card's integer choices are the only values an int64 input accepts.
-            ElemType::I64 => Tensor::from_shape(shape, &numbers().map(|x| x as i64).collect::<Vec<i64>>())?,
+            ElemType::F32 => {
+                Tensor::from_shape(shape, &cells().map(|(r, _, c)| rows.number(r, c)).collect::<Vec<f32>>())?
+            }
+            ElemType::F64 => Tensor::from_shape(
+                shape,
+                &cells().map(|(r, _, c)| f64::from(rows.number(r, c))).collect::<Vec<f64>>(),
+            )?,
+            // Whole numbers exactly; a missing one is the integer the
+            // graph's imputers replace (the contract allowed it).
+            ElemType::I64 => {
+                let ints: Vec<i64> = cells()
+                    .map(|(r, _, c)| {
+                        rows.integer(r, c).unwrap_or_else(|| {
+                            let x = rows.number(r, c);
+                            if x.is_nan() { MISSING_INTEGER } else { x as i64 }
+                        })
+                    })
+                    .collect();
+                Tensor::from_shape(shape, &ints)?
+            }
             ElemType::String => {
-                let texts: Vec<String> = (0..n)
-                    .map(|r| match rows.category(r, self.col) {
-                        Some(Category::Known(i)) => self.categories[*i as usize].clone(),
+                let texts: Vec<String> = cells()
+                    .map(|(r, k, c)| match rows.category(r, c) {
+                        Some(Category::Known(i)) => self.categories[k][*i as usize].clone(),
                         Some(Category::Unknown(text)) => text.to_string(),
                         Some(Category::Missing) | None => String::new(),
                     })
@@ -494,6 +527,10 @@ fn datum_type(elem: ElemType) -> Result<DatumType> {
 }
 
 /// Decides how rows feed the graph, checking every input against the card.
+///
+/// A card naming one `onnx.input` feeds every feature, in card order, to that
+/// input's columns; otherwise each graph input takes the feature of its name,
+/// or, for an input of several columns, the features `<input>_0`, `<input>_1`, ….
 fn bind_inputs(signature: &Signature, card: &ModelCard, schema: &FeatureSchema) -> Result<Feed> {
     let width = schema.width();
     let graph_inputs: Vec<&str> = signature.inputs.iter().map(|i| i.name.as_str()).collect();
@@ -510,11 +547,6 @@ fn bind_inputs(signature: &Signature, card: &ModelCard, schema: &FeatureSchema) 
             "the card's onnx.input is {name:?} but the graph's input is {:?}",
             input.name
         );
-        ensure!(
-            matches!(input.elem, ElemType::F32),
-            "the graph's input {name:?} holds {}; a matrix input must be float32",
-            input.elem.name()
-        );
         if let Some(shape) = &input.shape {
             ensure!(
                 shape.len() == 2,
@@ -528,66 +560,163 @@ fn bind_inputs(signature: &Signature, card: &ModelCard, schema: &FeatureSchema) 
                 );
             }
         }
-        if let Some(col) = (0..width).find(|&c| schema.is_categorical(c)) {
-            bail!(
-                "feature {:?} is categorical but the graph takes one float matrix; leave onnx.input out so each \
-                 feature feeds its own input",
-                schema.name(col)
-            );
+        let cols: Vec<usize> = (0..width).collect();
+        let contract = signature.contracts.first();
+        for &col in &cols {
+            takes(input, card, schema, col, contract.and_then(|c| c.columns.get(col)))?;
         }
-        return Ok(Feed::Matrix { width });
+        if input.elem == ElemType::F32 && cols.iter().all(|&c| !schema.is_integer(c)) {
+            return Ok(Feed::Matrix { width });
+        }
+        let categories = cols.iter().map(|&c| schema.categories(c).to_vec()).collect();
+        return Ok(Feed::Columns(vec![Column { cols, elem: input.elem, rank: 2, categories }]));
     }
-    ensure!(
-        signature.inputs.len() == width,
-        "the graph has {} inputs ({graph_inputs:?}) but the card lists {width} features, one per input",
-        signature.inputs.len()
-    );
-    let mut columns = Vec::with_capacity(width);
-    for input in &signature.inputs {
-        let col = schema.column(&input.name).with_context(|| {
-            format!(
-                "the graph's input {:?} matches no feature of the card; features: {}",
-                input.name,
-                schema.names().join(", ")
-            )
-        })?;
-        let rank = match input.shape.as_deref() {
-            None => 2,
-            Some([_]) => 1,
-            Some([_, Dim::Fixed(1)] | [_, Dim::Unknown] | [_, Dim::Symbolic(_)]) => 2,
+    let mut columns = Vec::with_capacity(signature.inputs.len());
+    let mut fed = 0;
+    for (i, input) in signature.inputs.iter().enumerate() {
+        let (rank, input_width) = match input.shape.as_deref() {
+            None => (2, 1),
+            Some([_]) => (1, 1),
+            Some([_, Dim::Unknown | Dim::Symbolic(_)]) => (2, 1),
+            Some([_, Dim::Fixed(w)]) => (2, usize::try_from(*w).unwrap_or(usize::MAX)),
             Some(other) => bail!(
-                "the graph's input {:?} has shape {other:?}; a feature's input is [N] or [N, 1]",
+                "the graph's input {:?} has shape {other:?}; an input is [N], [N, 1] or [N, columns]",
                 input.name
             ),
         };
-        let feature = &card.features[col];
-        match input.elem {
-            ElemType::String => ensure!(
-                schema.is_categorical(col),
-                "the graph's input {:?} takes text but the card's feature is numeric; give it `categories`",
+        ensure!(
+            input_width <= width,
+            "the graph's input {:?} takes {input_width} columns but the card lists {width} features",
+            input.name
+        );
+        let names: Vec<String> = if input_width == 1 {
+            vec![input.name.clone()]
+        } else {
+            (0..input_width).map(|c| format!("{}_{c}", input.name)).collect()
+        };
+        let mut cols = Vec::with_capacity(names.len());
+        for (c, feature) in names.iter().enumerate() {
+            let col = schema.column(feature).with_context(|| {
+                format!(
+                    "the graph's input {:?} needs a feature named {feature:?}, which the card does not list; features: {}",
+                    input.name,
+                    schema.names().join(", ")
+                )
+            })?;
+            let contract = signature.contracts.get(i).and_then(|k| k.columns.get(c));
+            takes(input, card, schema, col, contract)?;
+            cols.push(col);
+        }
+        fed += cols.len();
+        let categories = cols.iter().map(|&c| schema.categories(c).to_vec()).collect();
+        columns.push(Column { cols, elem: input.elem, rank, categories });
+    }
+    ensure!(
+        fed == width,
+        "the graph's inputs ({graph_inputs:?}) take {fed} features but the card lists {width}"
+    );
+    Ok(Feed::Columns(columns))
+}
+
+/// Checks that feature `col` can fill a column of `input`: its type, and
+/// what the graph's operators take there.
+fn takes(
+    input: &TensorInfo,
+    card: &ModelCard,
+    schema: &FeatureSchema,
+    col: usize,
+    contract: Option<&ColumnContract>,
+) -> Result<()> {
+    let name = schema.name(col);
+    let feature = &card.features[col];
+    match input.elem {
+        ElemType::String => ensure!(
+            schema.is_categorical(col),
+            "the graph's input {:?} takes text but feature {name:?} is numeric; give it `categories`",
+            input.name
+        ),
+        ElemType::F32 | ElemType::F64 => ensure!(
+            !schema.is_categorical(col),
+            "the graph's input {:?} takes numbers but feature {name:?} has categories",
+            input.name
+        ),
+        ElemType::I64 => {
+            let integral = schema.is_integer(col)
+                || feature.choices.as_ref().is_some_and(|cs| cs.iter().all(|c| c.value.fract() == 0.0));
+            ensure!(
+                integral,
+                "the graph's input {:?} takes int64 but the card lets {name:?} be any number; \
+                 write `integer = true` in its [[features]] entry (or whole-number choices)",
                 input.name
-            ),
-            ElemType::F32 | ElemType::F64 => ensure!(
-                !schema.is_categorical(col),
-                "the graph's input {:?} takes numbers but the card's feature has categories",
-                input.name
-            ),
-            ElemType::I64 => {
-                let integral =
-                    feature.choices.as_ref().is_some_and(|cs| cs.iter().all(|c| c.value.fract() == 0.0));
-                ensure!(
-                    integral && !schema.missing_allowed(col),
-                    "the graph's input {:?} takes int64: the card must give the feature integer `choices` and no missing values",
-                    input.name
+            );
+        }
+        other => {
+            bail!("the graph's input {:?} holds {}, which this server cannot feed", input.name, other.name())
+        }
+    }
+    match contract {
+        Some(column) => within_contract(card, schema, col, column),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a card that lets a feature take what the graph cannot: a missing
+/// value, a category or number its encoders refuse. Such a row would fail
+/// inside the graph, at request time, instead of being refused with a 422.
+fn within_contract(
+    card: &ModelCard,
+    schema: &FeatureSchema,
+    col: usize,
+    column: &ColumnContract,
+) -> Result<()> {
+    let name = schema.name(col);
+    if let (true, Verdict::Refused(why)) = (schema.missing_allowed(col), &column.missing) {
+        bail!(
+            "the card lets {name:?} be missing, but the graph cannot take a missing {name}: {why}; \
+             remove `missing = \"allowed\"` from its [[features]] entry"
+        );
+    }
+    let Verdict::Refused(why) = &column.unseen else { return Ok(()) };
+    let feature = &card.features[col];
+    if feature.unknown == Policy::Allowed {
+        bail!(
+            "the card lets {name:?} take categories it does not list, but the graph refuses them: {why}; \
+             remove `unknown = \"allowed\"` from its [[features]] entry"
+        );
+    }
+    match (&column.keys, feature.categories.as_ref(), feature.choices.as_ref()) {
+        (Some(Keys::Strings(keys)), Some(categories), _) => {
+            if let Some(extra) = categories.iter().find(|c| !keys.contains(c)) {
+                bail!(
+                    "the card lists category {extra:?} for {name:?}, which the graph's encoder does not know \
+                     (it knows {}); list only those in `categories`",
+                    keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
                 );
             }
-            other => bail!(
-                "the graph's input {:?} holds {}, which this server cannot feed",
-                input.name,
-                other.name()
-            ),
         }
-        columns.push(Column { col, elem: input.elem, rank, categories: schema.categories(col).to_vec() });
+        (Some(Keys::Ints(_) | Keys::Floats(_)), None, choices) => {
+            let known = |v: f64| match &column.keys {
+                Some(Keys::Ints(k)) => k.iter().any(|&k| k as f64 == v),
+                Some(Keys::Floats(k)) => k.contains(&v),
+                _ => false,
+            };
+            match choices {
+                Some(choices) => {
+                    if let Some(extra) = choices.iter().find(|c| !known(c.value)) {
+                        bail!(
+                            "the card lists choice {} for {name:?}, which the graph's encoder does not know; \
+                             list only the values it does in `choices`",
+                            extra.value
+                        );
+                    }
+                }
+                None => bail!(
+                    "the graph takes only some values for {name:?} ({why}), and the card lets it be any number; \
+                     give its [[features]] entry `choices`"
+                ),
+            }
+        }
+        _ => {}
     }
-    Ok(Feed::Columns(columns))
+    Ok(())
 }

@@ -100,8 +100,11 @@ impl LoadedModel {
 
     /// Runs a row of the card's defaults once, so a graph that loads but
     /// cannot run fails the boot, and the first real request pays no lazy
-    /// set-up. A feature with no default takes its first category, missing,
-    /// or the value of its range nearest zero.
+    /// set-up. A feature with no default takes its first category or
+    /// choice, or the value of its range nearest zero: values the card says
+    /// the graph takes, which `Graph::load` checked against what the graph's
+    /// operators take. Never a missing value: whether a graph takes one is
+    /// for its operators to say, not for a trial run.
     fn warm_up(&self) -> Result<()> {
         let mut rows = RowsBuilder::new(&self.schema, &Wording::JSON);
         let row = rows.begin_row();
@@ -109,13 +112,14 @@ impl LoadedModel {
             let cell = match (&f.default, f.categories.as_deref()) {
                 (Some(api_types::FeatureValue::Number(x)), _) => Cell::Number(*x),
                 (Some(api_types::FeatureValue::Text(t)), _) => Cell::Text(t),
-                (None, _) if self.schema.missing_allowed(col) => Cell::Blank,
                 (None, Some([first, ..])) => Cell::Text(first),
                 (None, None) if let Some(choice) = f.choices.as_ref().and_then(|c| c.first()) => {
                     Cell::Number(choice.value)
                 }
                 (None, _) => {
-                    Cell::Number(0.0_f64.clamp(f.min.unwrap_or(f64::MIN), f.max.unwrap_or(f64::MAX)))
+                    let (lo, hi) = (f.min.unwrap_or(f64::MIN), f.max.unwrap_or(f64::MAX));
+                    let x = 0.0_f64.clamp(lo, hi);
+                    Cell::Number(if f.integer { x.ceil().min(hi.floor()) } else { x })
                 }
             };
             rows.set(row, col, cell, Vec::new);

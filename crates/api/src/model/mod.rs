@@ -14,4 +14,5 @@ pub use card_from_graph::to_toml;
 pub use graph::{Graph, Head, HeadOp, ModelOutput, best_class};
 pub use loaded::LoadedModel;
 pub(crate) use loaded::{describe, relative, rfc3339};
+pub use source::REFERENCE_FILE;
 pub(crate) use source::{BACKGROUND_FILE, Fingerprint, Source, Version, discover, source_in};

@@ -25,6 +25,8 @@ pub(crate) const CARD_FILE: &str = "card.toml";
 pub(crate) const GOLDEN_FILE: &str = "golden.json";
 /// The training rows explanations are measured against.
 pub(crate) const BACKGROUND_FILE: &str = "background.csv";
+/// The training rows' profile drift is measured against.
+pub const REFERENCE_FILE: &str = "reference.json";
 
 /// One model version's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +198,7 @@ pub(crate) fn source_in(name: &str, version: Option<String>, dir: &Path, parent:
         card: find(CARD_FILE),
         golden: find(GOLDEN_FILE),
         background: find(BACKGROUND_FILE),
-        reference: find(crate::monitor::REFERENCE_FILE),
+        reference: find(REFERENCE_FILE),
     }
 }
 

@@ -22,9 +22,6 @@ use reference::{FeatureProfile, PredictionProfile, Reference};
 use crate::input::Rows;
 use crate::model::ModelOutput;
 
-/// The file a model's reference profile is read from.
-pub const REFERENCE_FILE: &str = "reference.json";
-
 /// Which counts a drift report reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {

@@ -13,7 +13,7 @@ use crate::explain::Explainer;
 use crate::input::BodyError;
 use crate::metrics::Metrics;
 use crate::model::{LoadedModel, Source, describe, relative};
-use crate::monitor::{self, Monitor};
+use crate::monitor::Monitor;
 
 /// More background rows make explanations slower, not more exact.
 const MAX_BACKGROUND_ROWS: usize = 1000;
@@ -51,7 +51,7 @@ impl ServedModel {
         };
         let monitor = match (&source.reference, options.monitoring) {
             (_, false) => Err("monitoring is off (MONITORING=false)".to_owned()),
-            (None, true) => Err(format!("it ships no {}", monitor::REFERENCE_FILE)),
+            (None, true) => Err(format!("it ships no {}", crate::model::REFERENCE_FILE)),
             (Some(path), true) => Ok(Monitor::load(path, model.card()).with_context(|| {
                 format!("{} is not a reference profile of this model", relative(path, root))
             })?),

@@ -19,3 +19,4 @@ mod startup;
 mod tabular;
 mod v2;
 mod validation;
+mod zoo;

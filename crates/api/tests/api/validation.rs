@@ -34,9 +34,16 @@ async fn an_unknown_feature_is_a_422_listing_the_real_ones() {
 }
 
 #[tokio::test]
-async fn strings_booleans_and_null_are_not_numbers() {
+async fn strings_booleans_and_arrays_are_not_numbers_and_null_is_missing() {
     let app = spawn_app().await;
-    for bad in [json!("5.1"), json!(true), json!(null), json!([5.1])] {
+    let null = app.post_predict(&iris_with("sepal_length", json!(null))).await;
+    null.assert_problem(422);
+    assert_eq!(null.error_locs(), vec![(json!(["body", "sepal_length"]), "missing".to_owned())]);
+    assert_eq!(
+        null.body["errors"][0]["msg"],
+        "\"sepal_length\" is missing and this model cannot take missing values"
+    );
+    for bad in [json!("5.1"), json!(true), json!([5.1])] {
         let reply = app.post_predict(&iris_with("sepal_length", bad.clone())).await;
 
         reply.assert_problem(422);

@@ -37,8 +37,8 @@ const EXTENSIONS: [&str; 2] = ["binary_tensor_data", "model_repository"];
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let open = OpenApiRouter::new()
         .routes(routes!(server_metadata))
-        .routes(routes!(live))
-        .routes(routes!(ready))
+        .routes(routes!(server_live))
+        .routes(routes!(server_ready))
         .routes(routes!(model_metadata))
         .routes(routes!(model_version_metadata))
         .routes(routes!(model_ready))
@@ -100,13 +100,13 @@ async fn server_metadata() -> ApiJson<ServerMetadata> {
 
 /// The server answers.
 #[utoipa::path(get, path = "/v2/health/live", tag = "open inference protocol", responses((status = 200, description = "Live", body = Live)))]
-async fn live() -> ApiJson<Live> {
+async fn server_live() -> ApiJson<Live> {
     ApiJson(Live { live: true })
 }
 
 /// Every model is loaded (models load before the server listens).
 #[utoipa::path(get, path = "/v2/health/ready", tag = "open inference protocol", responses((status = 200, description = "Ready", body = Ready)))]
-async fn ready() -> ApiJson<Ready> {
+async fn server_ready() -> ApiJson<Ready> {
     ApiJson(Ready { ready: true })
 }
 
@@ -194,7 +194,7 @@ async fn infer(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    answer(&state, model, &headers, body).await
+    infer_with(&state, model, &headers, body).await
 }
 
 /// Inference, in one version of the model (the card's).
@@ -215,11 +215,11 @@ async fn infer_version(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    answer(&state, model, &headers, body).await
+    infer_with(&state, model, &headers, body).await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(model = %model.card().name, rows = tracing::field::Empty))]
-async fn answer(
+async fn infer_with(
     state: &AppState,
     model: std::sync::Arc<ServedModel>,
     headers: &HeaderMap,
@@ -237,7 +237,7 @@ async fn answer(
         .map_err(|e| ApiError::MalformedBody(format!("the inference request is not valid JSON: {e}")))?;
     let tensors = tensors(&request, framed.binary())?;
     let wanted = wanted_outputs(&model, &request)?;
-    let rows = input_v2::rows(model.schema(), model.graph().matrix_input(), &tensors, state.max_batch)?;
+    let rows = input_v2::rows(model.schema(), &model.graph().groups(), &tensors, state.max_batch)?;
     let count = rows.len();
     tracing::Span::current().record("rows", count);
     let explaining = wanted.iter().any(|(o, _)| *o == Output::Explanation);
@@ -287,7 +287,7 @@ async fn answer(
         outputs,
     };
     let json = serde_json::to_vec(&response).context("Failed to write the answer")?;
-    framing::answer(headers, json, binary.as_deref())
+    framing::response(headers, json, binary.as_deref())
 }
 
 /// The request's input tensors, each with its JSON data or its slice of the
