@@ -1,7 +1,7 @@
 """Model swaps under steady load: the release API serves a cardless model
 `flower` to 8 keep-alive clients while its file is replaced 10 times by
 another good export and 5 times by a truncated one (each through a
-temporary name and a rename, as the README says). Counts failed requests,
+temporary name and a rename, as docs/models.md says). Counts failed requests,
 times each swap from the rename to the first answer from the new file, and
 checks a truncated file never changes an answer. 127.0.0.1 only; about 40 s.
 

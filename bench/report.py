@@ -1,8 +1,9 @@
 """Prints the benchmark's tables (Markdown) from one results folder.
 
 Usage: python3 bench/report.py target/bench/results/<stamp>
-Reads the peer's bench.py summary (api/summary.json), criterion's estimates
-under target/criterion/, ui.json, floor.json, ui_floor.json and ort.json. Stdlib only.
+Reads the peer's bench.py summary (api/summary.json; absent when the peer
+was skipped), criterion's estimates under target/criterion/, ui.json,
+floor.json, ui_floor.json, ort.json, formats.json and monitoring.json. Stdlib only.
 """
 import json
 import os
@@ -30,38 +31,44 @@ def fmt(v, digits=0):
 
 
 est = criterion_estimates()
-api = {row["server"]: row for row in json.loads((results / "api" / "summary.json").read_text())}
+summary_path = results / "api" / "summary.json"
+has_peer = summary_path.exists()
+api = {row["server"]: row for row in json.loads(summary_path.read_text())} if has_peer else {}
 ours, uv, gu = api.get("rust-api", {}), api.get("uvicorn1", {}), api.get("gunicorn2", {})
-meta = json.loads((results / "api" / "meta.json").read_text())
+meta_path = results / "api" / "meta.json"
+meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; load average at start {meta.get('loadavg_start')}; "
       f"run {results.name} (UTC). Command: `bash bench/run.sh`.\n")
-print("### API: ours and the FastAPI peer, same iris ONNX file, interleaved\n")
-cols = [
-    ("cold start to ready (ms)", "cold_start_ms", 0),
-    ("RSS after warm-up (MiB)", "rss_warm_mib", 1),
-    ("RSS after load (MiB)", "rss_after_load_mib", 1),
-    ("`/predict` req/s (32 conn)", "single_rps", 0),
-    ("`/predict` p50 (ms)", "single_p50_ms", 2),
-    ("`/predict` p99 (ms)", "single_p99_ms", 2),
-    ("`/predict` req per CPU-second", "single_req_per_cpu_s", 0),
-    ("batch ×1000 req/s (8 conn)", "batch_rps", 1),
-    ("batch ×1000 rows/s", None, 0),
-    ("batch ×1000 p99 (ms)", "batch_p99_ms", 1),
-]
-print("| figure | rust-api | uvicorn 1 worker | gunicorn 2 workers | ours ÷ uvicorn | ours ÷ gunicorn |")
-print("|---|---:|---:|---:|---:|---:|")
-for label, key, digits in cols:
-    def get(row):
-        if key is None:
-            return row.get("batch_rps", 0) * 1000 if row else None
-        return row.get(key)
-    a, b, c = get(ours), get(uv), get(gu)
-    ratio = lambda x, y: (f"{x / y:.1f}×" if x / y >= 1 else f"{x / y:.2f}×") if x and y else "–"
-    print(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | {fmt(c, digits)} | {ratio(a, b)} | {ratio(a, c)} |")
-print(f"\n(non-2xx: ours {fmt(ours.get('single_errors'))} single / {fmt(ours.get('batch_errors'))} batch; "
-      f"server cores used on /predict: ours {fmt(ours.get('single_cores_used'), 2)}, uvicorn {fmt(uv.get('single_cores_used'), 2)}, "
-      f"gunicorn {fmt(gu.get('single_cores_used'), 2)})\n")
+if not has_peer:
+    print("(No comparison with the FastAPI peer: it was not found beside the repository, so that part was skipped.)\n")
+else:
+    print("### API: ours and the FastAPI peer, same iris ONNX file, interleaved\n")
+    cols = [
+        ("cold start to ready (ms)", "cold_start_ms", 0),
+        ("RSS after warm-up (MiB)", "rss_warm_mib", 1),
+        ("RSS after load (MiB)", "rss_after_load_mib", 1),
+        ("`/predict` req/s (32 conn)", "single_rps", 0),
+        ("`/predict` p50 (ms)", "single_p50_ms", 2),
+        ("`/predict` p99 (ms)", "single_p99_ms", 2),
+        ("`/predict` req per CPU-second", "single_req_per_cpu_s", 0),
+        ("batch ×1000 req/s (8 conn)", "batch_rps", 1),
+        ("batch ×1000 rows/s", None, 0),
+        ("batch ×1000 p99 (ms)", "batch_p99_ms", 1),
+    ]
+    print("| figure | rust-api | uvicorn 1 worker | gunicorn 2 workers | ours ÷ uvicorn | ours ÷ gunicorn |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, key, digits in cols:
+        def get(row):
+            if key is None:
+                return row.get("batch_rps", 0) * 1000 if row else None
+            return row.get(key)
+        a, b, c = get(ours), get(uv), get(gu)
+        ratio = lambda x, y: (f"{x / y:.1f}×" if x / y >= 1 else f"{x / y:.2f}×") if x and y else "–"
+        print(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | {fmt(c, digits)} | {ratio(a, b)} | {ratio(a, c)} |")
+    print(f"\n(non-2xx: ours {fmt(ours.get('single_errors'))} single / {fmt(ours.get('batch_errors'))} batch; "
+          f"server cores used on /predict: ours {fmt(ours.get('single_cores_used'), 2)}, uvicorn {fmt(uv.get('single_cores_used'), 2)}, "
+          f"gunicorn {fmt(gu.get('single_cores_used'), 2)})\n")
 
 print("### Hot path, in process (criterion, iris)\n")
 print("| step | 1 row | 1,000 rows |")

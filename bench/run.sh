@@ -8,7 +8,7 @@
 # keeps everything under
 # target/bench/results/<timestamp>/.
 #
-#   bash bench/run.sh            # about 10 minutes on 2 cores
+#   bash bench/run.sh            # about 15 minutes on 2 cores
 #   REPEATS=1 DURATION=5 bash bench/run.sh   # a quicker, noisier run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ results=$out/results/$stamp
 mkdir -p "$results"
 repeats=${REPEATS:-2}
 duration=${DURATION:-10}
+# The Python FastAPI + Streamlit peer we compare with lives beside the
+# repository, not in it: a fresh clone has none, and that part is skipped.
+peer_dir=${PEER_DIR:-../shared/peers/fastapi_streamlit}
 
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "install wrk" >&2; exit 1; fi
@@ -28,22 +31,26 @@ echo "== building (release)"
 cargo build --release --locked -p api -p ui
 cargo build --release --locked -p api --example floor -p ui --example floor-ui
 
-echo "== the Python peer, copied somewhere writable"
-rm -rf "$out/peer"
-cp -r ../shared/peers/fastapi_streamlit "$out/peer"
-chmod -R u+w "$out/peer"
-if [ ! -x "$out/peer-venv/bin/uvicorn" ]; then
-  python3 -m venv "$out/peer-venv"
-  "$out/peer-venv/bin/pip" install --quiet --disable-pip-version-check -r "$out/peer/requirements.txt"
-fi
-python3 bench/peer_meta.py models/iris > "$out/iris-meta.json"
+if [ -f "$peer_dir/bench.py" ]; then
+  echo "== the Python peer, copied somewhere writable"
+  rm -rf "$out/peer"
+  cp -r "$peer_dir" "$out/peer"
+  chmod -R u+w "$out/peer"
+  if [ ! -x "$out/peer-venv/bin/uvicorn" ]; then
+    python3 -m venv "$out/peer-venv"
+    "$out/peer-venv/bin/pip" install --quiet --disable-pip-version-check -r "$out/peer/requirements.txt"
+  fi
+  python3 bench/peer_meta.py models/iris > "$out/iris-meta.json"
 
-echo "== API: ours and the peer, interleaved ($repeats repeats, ${duration}s per wrk run)"
-MODEL_PATH="$root/models/iris/model.onnx" MODEL_META="$root/$out/iris-meta.json" \
-PEER_VENV_BIN="$root/$out/peer-venv/bin" BASE_URL=http://127.0.0.1:18000 \
-  python3 "$out/peer/bench.py" --servers uvicorn1,gunicorn2 --with-peer \
-    --cmd "$root/target/release/api --host 127.0.0.1 --port 18000 --models-dir $root/models" \
-    --name rust-api --repeats "$repeats" --duration "$duration" --out "$root/$results/api"
+  echo "== API: ours and the peer, interleaved ($repeats repeats, ${duration}s per wrk run)"
+  MODEL_PATH="$root/models/iris/model.onnx" MODEL_META="$root/$out/iris-meta.json" \
+  PEER_VENV_BIN="$root/$out/peer-venv/bin" BASE_URL=http://127.0.0.1:18000 \
+    python3 "$out/peer/bench.py" --servers uvicorn1,gunicorn2 --with-peer \
+      --cmd "$root/target/release/api --host 127.0.0.1 --port 18000 --models-dir $root/models" \
+      --name rust-api --repeats "$repeats" --duration "$duration" --out "$root/$results/api"
+else
+  echo "== skipping ours against the Python peer: no $peer_dir/bench.py (it lives beside the repository, not in it; set PEER_DIR to point at it)"
+fi
 
 echo "== the HTTP floor: ours against a bare axum app, interleaved"
 (cd bench && python3 floor.py "$root/target/release" "$root/models" "$duration" "$repeats") > "$results/floor.json"

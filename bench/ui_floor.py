@@ -1,6 +1,6 @@
 """The UI's floor: our UI's result page against the simplest axum app
 rendering the same askama template from answers fetched once
-(crates/ui/examples/floor.rs: same axum, no middleware, no API call), loaded
+(crates/ui/examples/floor-ui.rs: same axum, no middleware, no API call), loaded
 by the same wrk (1 thread, 8 connections), interleaved, on the same URL.
 Pages per second, per CPU-second of the UI process (from /proc; the API's
 CPU for ours is reported beside it) and p99, and the ratios ours ÷ floor.

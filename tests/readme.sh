@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's curl examples, run against the real API: each must answer
-# what the README shows. Called by tests/run.sh.
+# The curl examples of README.md and of every docs/*.md page, run against
+# the real API: each must answer what its page shows. Called by tests/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/start-api.sh

@@ -2,8 +2,8 @@
 # Runs every test of the workspace, including the browser journeys, which
 # need Debian's Chromium and ChromeDriver (installed when missing and this
 # is a Debian/Ubuntu machine we may install on: root, as in CI), then the
-# tests that drive the running API from outside: the README's curl
-# examples, schemathesis, and the stock Open Inference Protocol clients
+# tests that drive the running API from outside: the curl examples of
+# the README and docs/, schemathesis, and the stock Open Inference Protocol clients
 # (each Python tool in its own pinned venv under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Schema-driven tests: schemathesis (pinned, in its own venv under target/)
+# The OpenAPI document checked by openapi-spec-validator, then schema-driven
+# tests: schemathesis (pinned, each tool in its own venv under target/)
 # generates requests from the running API's /openapi.json and checks every
 # answer: no 5xx, documented statuses, content types and bodies. Seeded, so
 # a failure reproduces; 50 examples per operation. Unloading a model is left
@@ -8,6 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/start-api.sh
+validator="$target/venvs/openapi"
+pinned_venv "$validator" tests/python/openapi.txt
+spec=$(mktemp --suffix=.json)
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "http://$API_ADDR/openapi.json" >"$spec"
+"$validator/bin/openapi-spec-validator" "$spec"
+rm -f "$spec"
+
 venv="$target/venvs/schemathesis"
 pinned_venv "$venv" tests/python/schemathesis.txt
 

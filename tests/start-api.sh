@@ -3,7 +3,9 @@
 # and sets API_ADDR (host:port); the API stops when the script exits.
 # Extra settings come in as environment variables of the caller.
 target=${CARGO_TARGET_DIR:-target}
-cargo build --locked --quiet -p api
+# The whole workspace, as `cargo test --workspace` builds it: one set of
+# features, so nothing is compiled twice.
+cargo build --locked --quiet --workspace --bins
 api_log=$(mktemp)
 HOST=127.0.0.1 PORT=0 MODELS_DIR=models LOG_FORMAT=json RUST_LOG=info "$target/debug/api" >"$api_log" 2>&1 &
 api_pid=$!

@@ -202,11 +202,11 @@ async def kserve_journey(cards: list[dict]) -> None:
 
 
 def readme_example() -> None:
-    """The README's tritonclient example, run as written (but for the address)."""
+    """The tritonclient example of docs/open-inference.md, run as written (but for the address)."""
     import contextlib
     import io
 
-    with open("README.md", encoding="utf-8") as f:
+    with open("docs/open-inference.md", encoding="utf-8") as f:
         text = f.read()
     block = text.split("With `tritonclient[http]`", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     printed = io.StringIO()
@@ -214,8 +214,8 @@ def readme_example() -> None:
         exec(block.replace("127.0.0.1:8000", ADDR), {})
     lines = printed.getvalue().splitlines()
     said = [line.split("# ", 1)[1] for line in block.splitlines() if line.startswith("print(")]
-    check("the README's tritonclient example prints the labels it says", lines[:1] == said[:1], f"{lines} vs {said}")
-    check("the README's tritonclient example prints the probabilities it says",
+    check("the docs' tritonclient example prints the labels it says", lines[:1] == said[:1], f"{lines} vs {said}")
+    check("the docs' tritonclient example prints the probabilities it says",
           " ".join(" ".join(lines[1:]).split()) == said[1], f"{lines} vs {said}")
 
 
