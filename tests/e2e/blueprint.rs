@@ -210,7 +210,11 @@ async fn each_health_check_path_answers_200_on_the_running_service() {
 fn each_dockerfile_builds_its_own_binary_and_health_checks_with_it() {
     for (dockerfile, binary) in [("Dockerfile.api", "api"), ("Dockerfile.ui", "ui")] {
         let text = std::fs::read_to_string(root().join(dockerfile)).expect("Dockerfile");
-        assert!(text.contains(&format!("cargo build --release --locked -p {binary}")), "{dockerfile}");
+        assert!(text.contains(&format!("cargo build --profile dist --locked -p {binary}")), "{dockerfile}");
+        assert!(
+            text.contains(&format!("install -D target/dist/{binary} ")),
+            "{dockerfile}: the dist binary ships"
+        );
         assert!(text.contains("HEALTHCHECK --interval"), "{dockerfile}");
         assert!(text.contains(&format!(r#"CMD ["/app/{binary}", "healthcheck"]"#)), "{dockerfile}");
         assert_eq!(
@@ -218,5 +222,32 @@ fn each_dockerfile_builds_its_own_binary_and_health_checks_with_it() {
             binary == "api",
             "{dockerfile}: only the API image carries models"
         );
+    }
+}
+
+#[test]
+fn the_images_ship_stripped_binaries_built_on_base_images_pinned_by_digest() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let manifest: toml::Value = toml::from_str(&manifest).expect("toml");
+    let dist = &manifest["profile"]["dist"];
+    assert_eq!(dist["inherits"].as_str(), Some("release"));
+    assert_eq!(dist["strip"].as_bool(), Some(true), "the images' binaries are stripped");
+    for dockerfile in ["Dockerfile.api", "Dockerfile.ui"] {
+        let text = std::fs::read_to_string(root().join(dockerfile)).expect("Dockerfile");
+        let mut bases = 0;
+        for line in text.lines() {
+            let image = match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["ARG", arg, ..] if arg.starts_with("RUST_IMAGE=") => arg.trim_start_matches("RUST_IMAGE="),
+                ["FROM", image, ..] if !image.starts_with("${") && !image.starts_with("chef") => image,
+                _ => continue,
+            };
+            bases += 1;
+            let digest = image.split_once("@sha256:").map(|(_, d)| d).unwrap_or_default();
+            assert!(
+                digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+                "{dockerfile}: {image} is not pinned by digest"
+            );
+        }
+        assert_eq!(bases, 2, "{dockerfile}: the builder and the runtime");
     }
 }

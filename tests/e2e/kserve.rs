@@ -55,8 +55,21 @@ fn the_runtime_serves_onnx_over_the_v2_protocol_and_sets_only_settings_the_api_r
             .map(|e| e["value"].clone())
     };
     assert_eq!(env("MODELS_DIR"), Some(Value::from("/mnt/models")), "KServe's storage mount");
-    assert_eq!(env("PORT"), Some(Value::from("8080")));
-    assert_eq!(container["ports"][0]["containerPort"], 8080);
+    // Knative refuses a runtime that sets PORT: it sets it from containerPort.
+    assert_eq!(env("PORT"), None, "Knative reserves PORT");
+    // Without Knative (RawDeployment), the image's PORT must be the container port.
+    let dockerfile =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Dockerfile.api"))
+            .expect("Dockerfile.api");
+    let image_port = dockerfile
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("PORT="))
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("Dockerfile.api sets PORT");
+    assert_eq!(container["ports"][0]["containerPort"], u64::from(image_port));
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(container[probe]["httpGet"]["port"], u64::from(image_port), "{probe}");
+    }
 }
 
 #[test]
