@@ -20,15 +20,17 @@ async fn a_developer_lists_the_models_and_gets_a_prediction_for_each_cards_examp
         .expect("model list");
     assert_eq!(list.models.len(), 7);
 
-    for card in &list.models {
+    for summary in &list.models {
         let details: ModelDetails = client
-            .get(format!("{base}/models/{}", card.name))
+            .get(format!("{base}/models/{}", summary.name))
             .send()
             .await
             .expect("GET /models/{name}")
             .json()
             .await
             .expect("model details");
+        assert_eq!(summary.features, details.card.features.len(), "{}", summary.name);
+        let card = &details.card;
         if card.onnx.input.is_some() {
             assert_eq!(details.signature.inputs[0].shape, vec![None, Some(card.features.len())]);
         } else {

@@ -267,12 +267,49 @@ pub struct Provenance {
 pub struct ModelList {
     /// The model `POST /predict` uses.
     pub default_model: String,
-    /// Every served model's card, sorted by name (its newest version).
-    pub models: Vec<ModelCard>,
-    /// Models whose last load failed, whether an older version still serves
-    /// or none does.
+    /// How many models are served in all.
+    pub total: usize,
+    /// How many model files stand failed in all.
+    pub failure_count: usize,
+    /// Where this page starts, in name order (`?offset=`).
+    pub offset: usize,
+    /// The most models, and failures, a page holds (`?limit=`).
+    pub limit: usize,
+    /// This page's served models, summarized, sorted by name (the newest
+    /// version of each); `GET /models/{name}` gives a whole card.
+    pub models: Vec<ModelSummary>,
+    /// This page's model files whose last load failed, whether an older
+    /// version still serves or none does, sorted by model.
     #[serde(default)]
     pub failures: Vec<LoadFailure>,
+}
+
+/// What a list of models says of each one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelSummary {
+    /// Its name, as in its paths.
+    pub name: String,
+    /// A short human title.
+    pub title: String,
+    /// What it does (at most 300 characters; the card has the rest).
+    pub description: String,
+    /// Classification or regression.
+    pub task: Task,
+    /// The version served.
+    pub version: String,
+    /// How many features a row has.
+    pub features: usize,
+    /// How many classes a classifier names (0 for a regressor).
+    pub classes: usize,
+    /// Where its card came from.
+    pub card_source: CardSource,
+    /// Held-out metrics from its card's provenance.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
+    /// How many held-out rows the metrics were measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_rows: Option<u64>,
 }
 
 /// Why a model file could not be loaded.

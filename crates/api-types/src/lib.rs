@@ -14,8 +14,8 @@ mod status;
 
 pub use card::{
     CardSource, Choice, Example, FeatureSpec, FeatureValue, GoldenCheck, LoadFailure, ModelCard,
-    ModelDetails, ModelList, ModelStatus, OnnxIo, Policy, Provenance, RegressionOutput, Signature, Task,
-    TensorSpec,
+    ModelDetails, ModelList, ModelStatus, ModelSummary, OnnxIo, Policy, Provenance, RegressionOutput,
+    Signature, Task, TensorSpec,
 };
 pub use explain::{
     BatchExplainResponse, Contribution, Curve, CurvePoint, ExplainResponse, Explanation, WhatIfResponse,

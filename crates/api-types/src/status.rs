@@ -17,11 +17,16 @@ pub struct Health {
 pub struct Readiness {
     /// `"ready"` when the endpoint answers 200.
     pub status: String,
-    /// The names of the models being served.
+    /// How many models are served.
+    pub model_count: usize,
+    /// The names of the models being served (the first 100, sorted; `GET
+    /// /models` pages through all).
     pub models: Vec<String>,
     /// The model `POST /predict` uses.
     pub default_model: String,
-    /// Model files that failed to load.
+    /// How many model files stand failed.
+    pub failure_count: usize,
+    /// The first few model files that failed to load (`GET /models` lists all).
     #[serde(default)]
     pub failures: Vec<crate::LoadFailure>,
 }

@@ -115,9 +115,13 @@ impl ApiClient {
         url
     }
 
-    /// `GET /models`.
-    pub async fn list_models(&self, request_id: &str) -> Result<ModelList, ApiClientError> {
-        self.send(self.http.get(self.url(&["models"])), request_id).await
+    /// `GET /models?offset=…`: the page of models starting at `offset`.
+    pub async fn list_models(&self, offset: usize, request_id: &str) -> Result<ModelList, ApiClientError> {
+        let mut url = self.url(&["models"]);
+        if offset > 0 {
+            url.query_pairs_mut().append_pair("offset", &offset.to_string());
+        }
+        self.send(self.http.get(url), request_id).await
     }
 
     /// `GET /models/{name}`, reusing a card fetched in the last [`CARD_TTL`].

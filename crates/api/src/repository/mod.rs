@@ -144,7 +144,11 @@ impl Repository {
         for failure in &report.new_failures {
             self.metrics.record_model_load(&failure.model, false);
         }
-        self.metrics.set_model_counts(registry.models().count(), registry.failures().len());
+        let failures = registry.failures();
+        self.metrics.set_model_counts(registry.model_count(), failures.len());
+        let present: BTreeSet<String> =
+            registry.names().into_iter().chain(failures.into_iter().map(|f| f.model)).collect();
+        self.metrics.retain_models(&present);
     }
 }
 

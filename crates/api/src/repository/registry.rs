@@ -204,6 +204,11 @@ impl Registry {
         self.models.values().filter_map(|v| v.last())
     }
 
+    /// How many models are served.
+    pub fn model_count(&self) -> usize {
+        self.models.len()
+    }
+
     /// Every model's name, sorted.
     pub fn names(&self) -> Vec<String> {
         self.models.keys().cloned().collect()

@@ -9,6 +9,11 @@ use utoipa_axum::routes;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
+/// Model names `/readyz` lists at most: it stays small whatever is served.
+const READY_NAMES: usize = 100;
+/// Failures `/readyz` lists at most; `GET /models` pages through them all.
+const READY_FAILURES: usize = 5;
+
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready)).routes(routes!(ready_alias))
 }
@@ -20,7 +25,8 @@ async fn health() -> ApiJson<Health> {
 }
 
 /// Ready when the default model is loaded (models load before the listener
-/// serves); lists every model loaded and every file that failed.
+/// serves); counts the models loaded and the files that failed, and names
+/// the first of each.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "The default model is loaded and predictions can be served", body = Readiness),
     (status = 503, description = "The default model is not loaded; the body says what is and what failed", body = Readiness),
@@ -28,11 +34,14 @@ async fn health() -> ApiJson<Health> {
 async fn ready(State(state): State<AppState>) -> (StatusCode, ApiJson<Readiness>) {
     let registry = state.models.current();
     let ready = registry.default_model().is_some();
+    let failures = registry.failures();
     let body = Readiness {
         status: if ready { "ready" } else { "default model not loaded" }.to_owned(),
-        models: registry.names(),
+        model_count: registry.model_count(),
+        models: registry.names().into_iter().take(READY_NAMES).collect(),
         default_model: registry.default_name().to_owned(),
-        failures: registry.failures(),
+        failure_count: failures.len(),
+        failures: failures.into_iter().take(READY_FAILURES).collect(),
     };
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, ApiJson(body))
 }

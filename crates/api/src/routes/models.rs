@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use api_types::{ModelDetails, ModelList, Problem};
-use axum::extract::{FromRequestParts, Path, State};
+use api_types::{LocPart, ModelDetails, ModelList, ModelSummary, Problem};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,16 +25,88 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(card_toml))
 }
 
-/// Every model's card (its newest version), sorted by name, the default
-/// model's name, and every model file that failed to load.
-#[utoipa::path(get, path = "/models", tag = "models", responses((status = 200, description = "All model cards", body = ModelList)))]
-async fn list(State(state): State<AppState>) -> ApiJson<ModelList> {
+/// The most models (and failures) one page of `GET /models` holds.
+const MAX_PAGE: usize = 500;
+/// A page's size when the client names none: small enough for a quick answer.
+const DEFAULT_PAGE: usize = 100;
+/// A summary's description is cut here; the card has it whole.
+const SUMMARY_DESCRIPTION_CHARS: usize = 300;
+
+/// Which page of the models to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Page {
+    /// The position (in name order) of the first model listed; 0 by default.
+    offset: Option<usize>,
+    /// How many models, and failures, to list: 1 to 500, 100 by default.
+    limit: Option<usize>,
+}
+
+/// One page of the served models (their newest versions), summarized and
+/// sorted by name, and of the model files whose last load failed; the
+/// default model's name and the totals.
+#[utoipa::path(
+    get,
+    path = "/models",
+    tag = "models",
+    params(Page),
+    responses(
+        (status = 200, description = "One page of models and failures", body = ModelList),
+        (status = 422, description = "The page asked for is not 1 to 500 models", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+) -> Result<ApiJson<ModelList>, ApiError> {
+    let offset = page.offset.unwrap_or(0);
+    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidInput {
+            errors: vec![api_types::FieldError {
+                loc: vec![LocPart::from("query"), LocPart::from("limit")],
+                msg: format!("must be 1 to {MAX_PAGE}; got {limit}"),
+                kind: api_types::FieldErrorKind::Range,
+                allowed: Some(api_types::Allowed {
+                    min: Some(1.0),
+                    max: Some(MAX_PAGE as f64),
+                    ..Default::default()
+                }),
+            }],
+            total: 1,
+        });
+    }
     let registry = state.models.current();
-    ApiJson(ModelList {
+    let failures = registry.failures();
+    Ok(ApiJson(ModelList {
         default_model: registry.default_name().to_owned(),
-        models: registry.models().map(|m| m.card().clone()).collect(),
-        failures: registry.failures(),
-    })
+        total: registry.model_count(),
+        failure_count: failures.len(),
+        offset,
+        limit,
+        models: registry.models().skip(offset).take(limit).map(|m| summary(m)).collect(),
+        failures: failures.into_iter().skip(offset).take(limit).collect(),
+    }))
+}
+
+fn summary(model: &ServedModel) -> ModelSummary {
+    let card = model.card();
+    let description = match card.description.char_indices().nth(SUMMARY_DESCRIPTION_CHARS) {
+        Some((cut, _)) => format!("{}…", &card.description[..cut]),
+        None => card.description.clone(),
+    };
+    ModelSummary {
+        name: card.name.clone(),
+        title: card.title.clone(),
+        description,
+        task: card.task,
+        version: card.version.clone(),
+        features: card.features.len(),
+        classes: card.classes.len(),
+        card_source: model.status().card_source,
+        metrics: card.provenance.metrics.clone(),
+        test_rows: card.provenance.test_rows,
+    }
 }
 
 /// One model's card and the tensor signature of its loaded graph.

@@ -19,6 +19,57 @@ async fn models_lists_every_card_sorted_by_name() {
         .collect();
     assert_eq!(names, ["cancer", "cars", "diabetes", "diabetes-trees", "iris", "penguins", "wine"]);
     assert_eq!(reply.body["default_model"], "iris");
+    assert_eq!((reply.body["total"].as_u64(), reply.body["offset"].as_u64()), (Some(7), Some(0)));
+    let iris = &reply.body["models"][4];
+    assert_eq!(iris["features"], 4, "a summary counts the features: {iris}");
+    assert_eq!(iris["classes"], 3);
+    assert_eq!(iris["card_source"], "file");
+    assert!(iris.get("examples").is_none(), "a summary is not the whole card");
+}
+
+/// A repository of many models: the list pages through them, small and
+/// quick whatever is served; `/readyz` counts them and names the first few.
+#[tokio::test]
+async fn many_models_are_listed_a_page_at_a_time_and_readiness_stays_small() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let iris = std::fs::read(crate::helpers::models_dir().join("iris/model.onnx")).expect("iris");
+    for i in 0..230 {
+        std::fs::write(dir.path().join(format!("m{i:03}.onnx")), &iris).expect("write");
+    }
+    for i in 0..12 {
+        std::fs::write(dir.path().join(format!("broken{i:02}.onnx")), b"not a graph").expect("write");
+    }
+    let settings = api::config::Settings::from_args([
+        "--host=127.0.0.1".to_owned(),
+        "--port=0".to_owned(),
+        format!("--models-dir={}", dir.path().display()),
+        "--models-watch=off".to_owned(),
+        "--default-model=m000".to_owned(),
+    ])
+    .expect("settings");
+    let app = crate::helpers::spawn_app_with(settings).await;
+
+    let first = app.get("/models").await;
+    let third = app.get("/models?offset=200&limit=100").await;
+    let too_many = app.get("/models?limit=501").await;
+    let ready = app.get_ready().await;
+
+    assert_eq!(first.status, 200);
+    assert_eq!((first.body["total"].as_u64(), first.body["failure_count"].as_u64()), (Some(230), Some(12)));
+    assert_eq!(first.body["models"].as_array().map(Vec::len), Some(100));
+    assert_eq!(first.body["failures"].as_array().map(Vec::len), Some(12));
+    assert_eq!(third.body["models"].as_array().map(Vec::len), Some(30));
+    assert_eq!(third.body["models"][0]["name"], "m200");
+    assert_eq!(third.body["failures"], serde_json::json!([]), "failures are paged with the models");
+    too_many.assert_problem(422);
+    let size = serde_json::to_vec(&first.body).expect("json").len();
+    assert!(size < 50 * 1024, "a page is {size} bytes");
+    assert_eq!(
+        (ready.body["model_count"].as_u64(), ready.body["failure_count"].as_u64()),
+        (Some(230), Some(12))
+    );
+    assert_eq!(ready.body["failures"].as_array().map(Vec::len), Some(5));
+    assert_eq!(ready.body["models"].as_array().map(Vec::len), Some(100));
 }
 
 #[tokio::test]

@@ -123,6 +123,11 @@ impl TestUi {
         self.fetch("/", None).await
     }
 
+    /// Any path of the UI, with its query string.
+    pub(crate) async fn fetch_path(&self, path_and_query: &str) -> Page {
+        self.fetch(path_and_query, None).await
+    }
+
     pub(crate) async fn get_health(&self) -> Page {
         self.fetch("/healthz", None).await
     }

@@ -2,7 +2,7 @@
 
 use api_types::ModelList;
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{spawn_stack, spawn_with_stand_in};
 
 #[tokio::test]
 async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
@@ -33,12 +33,51 @@ async fn the_home_page_lists_every_model_with_a_link_to_its_form() {
 }
 
 #[tokio::test]
+async fn a_long_list_of_models_is_shown_a_page_at_a_time_with_links_between_pages() {
+    let page_of = |offset: usize| {
+        let models: Vec<serde_json::Value> = (offset..(offset + 100).min(250))
+            .map(|i| serde_json::json!({"name": format!("m{i:03}"), "title": format!("Model {i}"), "description": "", "task": "regression", "version": "1", "features": 3, "classes": 0, "card_source": "inferred"}))
+            .collect();
+        serde_json::json!({"default_model": "m000", "total": 250, "failure_count": 0, "offset": offset, "limit": 100, "models": models, "failures": []})
+    };
+    let api = axum::Router::new().route(
+        "/models",
+        axum::routing::get(move |axum::extract::RawQuery(query): axum::extract::RawQuery| async move {
+            let offset = query.and_then(|q| q.strip_prefix("offset=")?.parse().ok()).unwrap_or(0);
+            axum::Json(page_of(offset))
+        }),
+    );
+    let ui = spawn_with_stand_in(api).await;
+
+    let first = ui.get_home().await;
+    let last = ui.fetch_path("/?offset=200").await;
+
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.select(".models h2 a").len(), 100);
+    assert_eq!(first.text("nav.pages p"), "Models 1–100 of 250");
+    assert_eq!(first.attr("nav.pages a[rel=next]", "href").as_deref(), Some("/?offset=100"));
+    assert!(first.select("nav.pages a[rel=prev]").is_empty());
+    assert_eq!(last.select(".models h2 a").len(), 50);
+    assert_eq!(last.text("nav.pages p"), "Models 201–250 of 250");
+    assert_eq!(last.attr("nav.pages a[rel=prev]", "href").as_deref(), Some("/?offset=100"));
+    assert!(last.select("nav.pages a[rel=next]").is_empty());
+}
+
+#[tokio::test]
 async fn every_models_form_has_one_labelled_control_per_feature_with_the_cards_ranges() {
     let ui = spawn_stack().await;
     let list: ModelList =
         reqwest::get(format!("{}/models", ui.api_url)).await.expect("API").json().await.expect("list");
 
-    for card in &list.models {
+    for summary in &list.models {
+        let details: api_types::ModelDetails =
+            reqwest::get(format!("{}/models/{}", ui.api_url, summary.name))
+                .await
+                .expect("API")
+                .json()
+                .await
+                .expect("card");
+        let card = &details.card;
         let page = ui.get_model_form(&card.name).await;
 
         assert_eq!(page.status, 200, "{}", card.name);

@@ -11,7 +11,16 @@ async fn every_example_of_every_model_shows_the_apis_prediction() {
     let list: ModelList =
         client.get(format!("{}/models", ui.api_url)).send().await.expect("API").json().await.expect("list");
 
-    for card in &list.models {
+    for summary in &list.models {
+        let details: api_types::ModelDetails = client
+            .get(format!("{}/models/{}", ui.api_url, summary.name))
+            .send()
+            .await
+            .expect("API")
+            .json()
+            .await
+            .expect("card");
+        let card = &details.card;
         let form = ui.get_model_form(&card.name).await;
         let hrefs: Vec<String> = form
             .select(".examples a")

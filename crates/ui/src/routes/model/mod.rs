@@ -150,7 +150,7 @@ async fn model_details(
     match state.api.model(name, request_id).await {
         Ok(details) => Ok(details),
         Err(ApiClientError::NotFound) => {
-            let models = match state.api.list_models(request_id).await {
+            let models = match state.api.list_models(0, request_id).await {
                 Ok(list) => {
                     list.models.into_iter().map(|c| ModelLink { name: c.name, title: c.title }).collect()
                 }

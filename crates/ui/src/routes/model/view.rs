@@ -160,7 +160,7 @@ impl ModelPage {
             description: card.description.clone(),
             task: task_name(card.task),
             version: card.version.clone(),
-            metric: headline_metric(card),
+            metric: headline_metric(&card.provenance.metrics, card.provenance.test_rows),
             fields,
             examples,
             summary: Vec::new(),
