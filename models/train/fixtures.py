@@ -1,5 +1,7 @@
 """Writes the API's test fixture with one input per column, of two types.
 
+crates/api/tests/fixtures/wide/wide.onnx is a linear regressor over 2,000
+columns (for the bounds on error listings), and
 crates/api/tests/fixtures/models/mixed/model.onnx is a hand-built graph of
 standard operators (no training): a float column `size` and a text column
 `colour`; `colour` is mapped to a code by CategoryMapper (red 0, green 1,
@@ -48,7 +50,38 @@ def build() -> onnx.ModelProto:
     return model
 
 
+WIDE = Path(__file__).resolve().parents[2] / "crates/api/tests/fixtures/wide/wide.onnx"
+WIDTH = 2000
+
+
+def build_wide() -> onnx.ModelProto:
+    """A linear regressor over one [N, 2000] float matrix: the sum of the
+    columns. Its card (inferred) has 2,000 features, for the bounds on
+    error listings."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", WIDTH])
+    y = helper.make_tensor_value_info("variable", TensorProto.FLOAT, ["N", 1])
+    node = helper.make_node(
+        "LinearRegressor", ["input"], ["variable"], domain="ai.onnx.ml",
+        coefficients=[1.0] * WIDTH, intercepts=[0.0], targets=1,
+    )
+    graph = helper.make_graph([node], "wide", [x], [y])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+        producer_name="models/train/fixtures.py",
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def main() -> None:
+    wide = build_wide()
+    session = ort.InferenceSession(wide.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": np.ones((2, WIDTH), dtype=np.float32)})[0]
+    assert np.allclose(got[:, 0], [WIDTH, WIDTH]), got
+    WIDE.write_bytes(wide.SerializeToString())
+    print(f"wrote {WIDE}")
+
     model = build()
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {

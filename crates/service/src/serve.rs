@@ -26,6 +26,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::{Service, ServiceExt};
 
+/// The most bytes of a request's head (request line and headers) read; the
+/// smallest buffer hyper allows is 8 KiB.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most headers a request may have.
+const MAX_HEADERS: usize = 64;
+
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -101,7 +107,14 @@ where
                     })
                 };
                 let mut builder = http1::Builder::new();
-                builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
+                    .keep_alive(true)
+                    // A request's head (method, path, headers) fits in this;
+                    // a longer one is refused before any of it is used.
+                    .max_buf_size(MAX_HEAD_BYTES)
+                    .max_headers(MAX_HEADERS);
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _slot = slot;

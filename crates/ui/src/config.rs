@@ -39,6 +39,16 @@ pub struct Settings {
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
 
+    /// Seconds a visitor's upload may take to arrive, whole; a slower one is
+    /// dropped with a page saying so (a trickle cannot hold a connection).
+    #[arg(long, env = "UPLOAD_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub upload_timeout_secs: u64,
+
+    /// Bytes all uploads in flight may hold together; past it a new upload
+    /// gets a "busy" page (503, Retry-After). At least UPLOAD_LIMIT_BYTES.
+    #[arg(long, env = "UPLOAD_MEMORY_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub upload_memory_bytes: u64,
+
     /// Largest CSV file a visitor may upload, in bytes; larger ones get a page saying so.
     #[arg(long, env = "UPLOAD_LIMIT_BYTES", default_value_t = 10 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub upload_limit_bytes: u64,

@@ -48,6 +48,20 @@ pub enum UiError {
         /// The model page to go back to.
         back: String,
     },
+    /// 408: an upload did not arrive within the upload deadline.
+    #[error("the upload took longer than {seconds} s")]
+    UploadTooSlow {
+        /// The deadline, in seconds.
+        seconds: u64,
+        /// The model page to go back to.
+        back: String,
+    },
+    /// 503: uploads in flight hold all the memory they may use.
+    #[error("too many uploads at once")]
+    UploadsBusy {
+        /// The model page to go back to.
+        back: String,
+    },
     /// 503: the API did not answer in time, refused, or failed, or is busy.
     #[error("the prediction service is not responding")]
     ApiUnavailable {
@@ -95,6 +109,8 @@ impl UiError {
         match self {
             Self::ModelNotFound { .. } | Self::PageNotFound => StatusCode::NOT_FOUND,
             Self::UploadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::UploadsBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ApiUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,6 +143,22 @@ impl UiError {
                     "Files of up to {} can be predicted here. Split the file into smaller ones, or send it to the API directly.",
                     size_in_words(*limit)
                 );
+                page.retry_url = Some(back.clone());
+                page.retry_label = "Back to the form";
+            }
+            Self::UploadTooSlow { seconds, back } => {
+                page.title = "The upload took too long".to_owned();
+                page.message = format!(
+                    "A file must arrive within {seconds} seconds. Try again on a faster connection, or send a smaller file."
+                );
+                page.retry_url = Some(back.clone());
+                page.retry_label = "Back to the form";
+            }
+            Self::UploadsBusy { back } => {
+                page.title = "Too many files are being uploaded".to_owned();
+                page.message =
+                    "Other uploads hold all the room for files right now. Try again in a few seconds."
+                        .to_owned();
                 page.retry_url = Some(back.clone());
                 page.retry_label = "Back to the form";
             }
@@ -200,10 +232,12 @@ impl IntoResponse for UiError {
             Self::ApiUnavailable { attempt, busy, .. } => {
                 tracing::warn!(attempt, busy, "prediction service unavailable");
             }
+            Self::UploadTooSlow { seconds, .. } => tracing::info!(seconds, "an upload missed its deadline"),
+            Self::UploadsBusy { .. } => tracing::warn!("the upload memory budget is full"),
             Self::ModelNotFound { .. } | Self::PageNotFound | Self::UploadTooLarge { .. } => {}
         }
         let mut response = self.status().into_response();
-        if matches!(self, Self::ApiUnavailable { busy: true, .. }) {
+        if matches!(self, Self::ApiUnavailable { busy: true, .. } | Self::UploadsBusy { .. }) {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(u64::from(RETRY_SECONDS)),

@@ -1,5 +1,7 @@
 //! Building and running the UI: bind, wake the API in the background, serve.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
@@ -17,6 +19,7 @@ use crate::error::render_error_pages;
 use crate::request_id::REQUEST_ID_HEADER;
 use crate::routes;
 use crate::state::AppState;
+use crate::uploads::Uploads;
 
 /// Pages load nothing but our own stylesheet; no script runs at all.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -37,7 +40,14 @@ impl App {
         let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout(), settings.api_key.as_ref())
             .context("Failed to build the API client")?;
         let upload_limit = usize::try_from(settings.upload_limit_bytes).unwrap_or(usize::MAX);
-        let router = ui_router(AppState { api: api.clone(), upload_limit });
+        let upload_budget = usize::try_from(settings.upload_memory_bytes).unwrap_or(usize::MAX);
+        anyhow::ensure!(
+            upload_budget >= upload_limit,
+            "UPLOAD_MEMORY_BYTES ({upload_budget}) must hold at least one upload of UPLOAD_LIMIT_BYTES ({upload_limit})"
+        );
+        let uploads =
+            Uploads::new(upload_limit, Duration::from_secs(settings.upload_timeout_secs), upload_budget);
+        let router = ui_router(AppState { api: api.clone(), uploads });
         let addr = settings.serve.address(settings.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("Failed to bind {addr}"))?;
         let limits = settings.serve.limits();

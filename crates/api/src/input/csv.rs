@@ -5,6 +5,7 @@
 //! (the header is line 1). Columns that are not features are kept as sent,
 //! to be handed back beside the predictions.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use api_types::{FieldError, FieldErrorKind, LocPart};
@@ -60,6 +61,10 @@ fn cell_loc(line: u64, column: &str) -> Vec<LocPart> {
     ]
 }
 
+/// Columns a file may carry besides the model's features (ids, notes), all
+/// kept as sent in the answer.
+pub const MAX_EXTRA_COLUMNS: usize = 256;
+
 /// Reads a CSV file of 1 to `max_rows` rows for `schema`; `on_read_error`
 /// turns a failure of `source` itself (a body over the limit) into the error to answer.
 pub fn read(
@@ -83,29 +88,41 @@ pub fn read(
         Ok(false) => return Err(malformed(1, "the file is empty; its first line must name the columns")),
         Err(e) => return Err(read_error(e, 1)),
     }
-    let names: Vec<&str> = header.iter().map(str::trim).collect();
-    if let Some((i, dup)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+    // Counted before any per-column work: a header of 100,000 columns is
+    // refused at once, not checked name by name.
+    let most = schema.width() + MAX_EXTRA_COLUMNS;
+    if header.len() > most {
         return Err(malformed(
             1,
             &format!(
-                "column {:?} is named twice (columns {} and {})",
-                dup,
-                names.iter().position(|n| n == dup).unwrap_or(0) + 1,
-                i + 1
+                "has {} columns; this model takes {} features and a file may carry at most {MAX_EXTRA_COLUMNS} other columns",
+                header.len(),
+                schema.width()
             ),
         ));
+    }
+    let names: Vec<&str> = header.iter().map(str::trim).collect();
+    let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = first_seen.insert(name, i) {
+            let shown: String = name.chars().take(64).collect();
+            return Err(malformed(
+                1,
+                &format!("column {shown:?} is named twice (columns {} and {})", first + 1, i + 1),
+            ));
+        }
     }
     // The file's column of each feature, in feature order.
     let mut columns = Vec::with_capacity(schema.width());
     let mut problems = Problems::default();
     for col in 0..schema.width() {
-        match names.iter().position(|n| *n == schema.name(col)) {
+        match first_seen.get(schema.name(col)).copied() {
             Some(i) => columns.push(i),
             None => problems.record(|| FieldError {
                 loc: cell_loc(1, schema.name(col)),
                 msg: format!(
                     "the header has no column for this feature; the file needs columns {}",
-                    schema.names().join(", ")
+                    schema.names_listed()
                 ),
                 kind: FieldErrorKind::Missing,
                 allowed: Some(api_types::Allowed {

@@ -9,6 +9,21 @@ use api_types::{Allowed, FeatureValue, FieldErrorKind, ModelCard, Policy};
 
 use super::cell::{Cell, Wording};
 
+/// Items an error message lists at most; the rest are counted.
+const MAX_LISTED: usize = 20;
+/// Items an error's `allowed` lists at most: a wide model's every problem
+/// must not carry every feature or category (the card has them all).
+const MAX_ALLOWED: usize = 100;
+
+/// `items` joined for a message: the first [`MAX_LISTED`], then how many more.
+fn listed_up_to(items: &[String]) -> String {
+    let shown = items.iter().take(MAX_LISTED).cloned().collect::<Vec<_>>().join(", ");
+    match items.len().checked_sub(MAX_LISTED) {
+        Some(more) if more > 0 => format!("{shown} and {more} more (the model card lists them all)"),
+        _ => shown,
+    }
+}
+
 /// Up to this many features, a name is looked up by comparing, not hashing.
 const LINEAR_LOOKUP_MAX: usize = 32;
 
@@ -254,6 +269,11 @@ impl FeatureSchema {
         self.rules.iter().map(|r| r.name.clone()).collect()
     }
 
+    /// Feature names in column order, for a message: the first few, then how many more.
+    pub fn names_listed(&self) -> String {
+        listed_up_to(&self.names())
+    }
+
     /// The name of the feature in column `col`.
     pub fn name(&self, col: usize) -> &str {
         &self.rules[col].name
@@ -369,13 +389,13 @@ impl FeatureSchema {
                     }
                     _ => Vec::new(),
                 };
-                (FieldErrorKind::Choice, format!("must be one of {}; got {x}", listed.join(", ")))
+                (FieldErrorKind::Choice, format!("must be one of {}; got {x}", listed_up_to(&listed)))
             }
             (Fault::OutOfRange, Cell::Number(x)) => (FieldErrorKind::Range, rule.range_message(x)),
             (Fault::NotACategory, Cell::Text(text)) => {
                 let shown: String = text.chars().take(64).collect();
                 let quoted: Vec<String> = self.categories(col).iter().map(|c| format!("{c:?}")).collect();
-                (FieldErrorKind::Category, format!("must be one of {}; got {shown:?}", quoted.join(", ")))
+                (FieldErrorKind::Category, format!("must be one of {}; got {shown:?}", listed_up_to(&quoted)))
             }
             (_, cell) => return rule.wrong_type(wording, describe(cell, wording)),
         };
@@ -394,8 +414,11 @@ impl FeatureSchema {
         let names = self.names();
         Violation {
             kind: FieldErrorKind::UnknownField,
-            msg: format!("is not a feature of this model; it takes: {}", names.join(", ")),
-            allowed: Allowed { features: Some(names), ..Allowed::default() },
+            msg: format!("is not a feature of this model; it takes: {}", listed_up_to(&names)),
+            allowed: Allowed {
+                features: Some(names.into_iter().take(MAX_ALLOWED).collect()),
+                ..Allowed::default()
+            },
         }
     }
 
@@ -416,12 +439,13 @@ impl Rule {
             Kind::Number { min, max, choices, .. } => Allowed {
                 min: *min,
                 max: *max,
-                choices: choices.as_ref().map(|cs| cs.iter().map(|(v, _)| *v).collect()),
+                choices: choices.as_ref().map(|cs| cs.iter().take(MAX_ALLOWED).map(|(v, _)| *v).collect()),
                 ..Allowed::default()
             },
-            Kind::Category { categories, .. } => {
-                Allowed { categories: Some(categories.clone()), ..Allowed::default() }
-            }
+            Kind::Category { categories, .. } => Allowed {
+                categories: Some(categories.iter().take(MAX_ALLOWED).cloned().collect()),
+                ..Allowed::default()
+            },
         }
     }
 

@@ -224,7 +224,7 @@ fn layout(
                         tensor.name,
                         &format!(
                             "is not an input of this model; it takes {grouped}one input per feature ([N] or [N, 1]): {}",
-                            schema.names().join(", ")
+                            schema.names_listed()
                         ),
                     ));
                 }
@@ -257,7 +257,7 @@ fn rows_of(tensor: &InputTensor<'_>, columns: usize, schema: &FeatureSchema) -> 
             &format!(
                 "has shape {dims:?}; this model's matrix input is [N, {}] ({})",
                 schema.width(),
-                schema.names().join(", ")
+                schema.names_listed()
             ),
         )),
     }

@@ -86,6 +86,33 @@ impl ModelMetrics {
     }
 }
 
+/// The methods counted under their own name.
+const STANDARD_METHODS: [&str; 9] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+/// Whether `name` is a model's name (what a card may name a model), so it
+/// may be a label as it is.
+fn valid_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// A label value escaped as the exposition format wants it (the metrics
+/// library writes values as given): backslash, double quote and line feed.
+pub fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Every metric the API exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -101,6 +128,8 @@ pub struct Metrics {
     batch_rows: HistogramFamily<ModelLabels>,
     inference_seconds: HistogramFamily<ModelLabels>,
     model_loads: Family<LoadLabels, Counter>,
+    /// The model labels `model_loads` holds, to drop those of models gone.
+    load_labels: std::sync::Mutex<std::collections::BTreeSet<String>>,
     models_loaded: Gauge,
     model_load_failures: Gauge,
 }
@@ -164,6 +193,7 @@ impl Metrics {
             models: RwLock::default(),
             registry: RwLock::new(registry),
             model_loads,
+            load_labels: std::sync::Mutex::default(),
             models_loaded,
             model_load_failures,
             requests,
@@ -186,7 +216,7 @@ impl Metrics {
         if let Some(found) = self.models.read().unwrap_or_else(PoisonError::into_inner).get(model) {
             return found.clone();
         }
-        let labels = ModelLabels { model: model.to_owned() };
+        let labels = ModelLabels { model: label_value(model) };
         let made = Arc::new(ModelCounters {
             predictions: self.predictions.get_or_create_owned(&labels),
             rows: self.rows.get_or_create_owned(&labels),
@@ -197,10 +227,44 @@ impl Metrics {
         models.entry(model.into()).or_insert(made).clone()
     }
 
-    /// Counts one attempt to load a model file.
+    /// Counts one attempt to load a model file. A file whose name is no
+    /// model's name (anyone who can write to the directory picks it) is
+    /// counted under `<invalid name>`, never as a label of its own.
     pub fn record_model_load(&self, model: &str, loaded: bool) {
         let outcome = if loaded { "loaded" } else { "failed" };
+        let model = if valid_model_name(model) { model } else { "<invalid name>" };
         self.model_loads.get_or_create(&LoadLabels { model: model.to_owned(), outcome }).inc();
+        self.load_labels.lock().unwrap_or_else(PoisonError::into_inner).insert(model.to_owned());
+    }
+
+    /// Drops the per-model series of every model not in `present` (served
+    /// or standing failed): models come and go, their labels must not pile up.
+    pub fn retain_models(&self, present: &std::collections::BTreeSet<String>) {
+        let gone: Vec<Box<str>> = {
+            let models = self.models.read().unwrap_or_else(PoisonError::into_inner);
+            models.keys().filter(|m| !present.contains(&***m)).cloned().collect()
+        };
+        if !gone.is_empty() {
+            let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
+            for model in &gone {
+                models.remove(model);
+                let labels = ModelLabels { model: label_value(model) };
+                self.predictions.remove(&labels);
+                self.rows.remove(&labels);
+                self.batch_rows.remove(&labels);
+                self.inference_seconds.remove(&labels);
+            }
+        }
+        let mut loads = self.load_labels.lock().unwrap_or_else(PoisonError::into_inner);
+        loads.retain(|model| {
+            let keep = present.contains(model.as_str()) || model == "<invalid name>";
+            if !keep {
+                for outcome in ["loaded", "failed"] {
+                    self.model_loads.remove(&LoadLabels { model: model.clone(), outcome });
+                }
+            }
+            keep
+        });
     }
 
     /// How many models serve and how many files stand failed.
@@ -219,8 +283,11 @@ impl Metrics {
         self.in_flight.dec();
     }
 
-    /// Counts one answered request and its latency, by route template.
+    /// Counts one answered request and its latency, by route template. A
+    /// method outside the standard ones is counted as `other`: the label
+    /// set stays bounded whatever clients invent.
     pub fn record_exchange(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let method = STANDARD_METHODS.iter().find(|m| **m == method).copied().unwrap_or("other");
         let counters = self.route_counters(method, route);
         counters.latency.observe(took.as_secs_f64());
         let counted = {

@@ -600,7 +600,7 @@ fn bind_inputs(signature: &Signature, card: &ModelCard, schema: &FeatureSchema) 
                 format!(
                     "the graph's input {:?} needs a feature named {feature:?}, which the card does not list; features: {}",
                     input.name,
-                    schema.names().join(", ")
+                    schema.names_listed()
                 )
             })?;
             let contract = signature.contracts.get(i).and_then(|k| k.columns.get(c));

@@ -20,6 +20,7 @@ use live::Live;
 use reference::{FeatureProfile, PredictionProfile, Reference};
 
 use crate::input::Rows;
+use crate::metrics::label_value;
 use crate::model::ModelOutput;
 
 /// Which counts a drift report reads.
@@ -117,9 +118,11 @@ impl Monitor {
                 }
             };
             for (k, (label, share)) in labels.iter().zip(shares).enumerate() {
-                let labels = [("model", model), ("feature", feature.as_str()), ("bin", label.as_str())];
-                out.input.push((labels.map(|(k, v)| (k, v.to_owned())).to_vec(), counts[at + k]));
-                out.input_reference.push((labels.map(|(k, v)| (k, v.to_owned())).to_vec(), *share));
+                let labels = [("model", model), ("feature", feature.as_str()), ("bin", label.as_str())]
+                    .map(|(k, v)| (k, label_value(v)))
+                    .to_vec();
+                out.input.push((labels.clone(), counts[at + k]));
+                out.input_reference.push((labels, *share));
             }
         }
         let (at, _) = layout.prediction;
@@ -130,7 +133,7 @@ impl Monitor {
             }
         };
         for (k, (label, share)) in labels.iter().zip(shares).enumerate() {
-            let labels = vec![("model", model.to_owned()), ("bin", label.clone())];
+            let labels = vec![("model", label_value(model)), ("bin", label_value(label))];
             out.prediction.push((labels.clone(), counts[at + k]));
             out.prediction_reference.push((labels, *share));
         }

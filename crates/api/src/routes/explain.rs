@@ -169,7 +169,7 @@ fn asked_features(model: &ServedModel, asked: Option<&str>) -> Result<Vec<usize>
                         loc: vec![LocPart::from("query"), LocPart::from("features")],
                         msg: format!(
                             "{shown:?} is not a feature; the features are {}",
-                            schema.names().join(", ")
+                            schema.names_listed()
                         ),
                         kind: api_types::FieldErrorKind::UnknownField,
                         allowed: None,

@@ -13,6 +13,7 @@ mod monitoring;
 mod openapi;
 mod predict;
 mod reload;
+mod security;
 mod serving;
 mod spreadsheet;
 mod startup;

@@ -290,7 +290,12 @@ async fn every_zoo_export_is_served_with_no_card_and_answers_as_onnxruntime() {
     }
     // The table docs/models.md shows, kept with the build's other outputs.
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/zoo-report.md");
-    let _ = std::fs::write(&out, format!("| set | export | library | task | rows | worst relative error |\n|---|---|---|---|---:|---:|\n{report}"));
+    let _ = std::fs::write(
+        &out,
+        format!(
+            "| set | export | library | task | rows | worst relative error |\n|---|---|---|---|---:|---:|\n{report}"
+        ),
+    );
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     assert!(all.len() >= 230, "{} exports", all.len());
     assert!(refused_rows >= 10, "{refused_rows} rows onnxruntime refuses were refused");

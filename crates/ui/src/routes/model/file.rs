@@ -5,7 +5,6 @@
 //! API and the answer comes back, so any number of UI instances can serve.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
 
 use api_types::{LocPart, ModelCard, Prediction, Problem};
 use askama::Template;
@@ -15,7 +14,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, Sta
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures_util::StreamExt;
 
 use super::model_details;
 use super::view::{number, percent};
@@ -25,20 +23,16 @@ use crate::error::UiError;
 use crate::page;
 use crate::request_id::RequestId;
 use crate::state::AppState;
+use crate::uploads::Refusal;
 
 /// Rows shown in the results table; the rest are counted in the totals.
 const SHOWN_ROWS: usize = 200;
 
-/// How much of an upload over the limit is still read (and dropped) so the
-/// browser, still sending, gets the "too large" page instead of a reset
-/// connection; past this, or after `DRAIN_TIME`, the connection is closed.
-const DRAIN_FACTOR: usize = 8;
-const DRAIN_TIME: Duration = Duration::from_secs(15);
-
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/models/{name}/template.csv", get(template))
-        // The upload's size is bounded by `read_upload`, which also drains what is over.
+        // The upload's size, time and memory are bounded by `Uploads::read`,
+        // which also drains what is over the size.
         .route("/models/{name}/file", post(predict_file).layer(DefaultBodyLimit::disable()))
 }
 
@@ -87,10 +81,17 @@ async fn predict_file(
 ) -> Result<Response, UiError> {
     let back = format!("/models/{name}");
     let (parts, body) = request.into_parts();
-    let upload = read_upload(body, state.upload_limit)
-        .await
-        .map_err(|()| UiError::UploadTooLarge { limit: state.upload_limit, back: back.clone() })?;
-    let form = read_form(Request::from_parts(parts, Body::from(upload)), &state).await;
+    // Held until the answer is written: the budget counts what is in memory.
+    let upload = state.uploads.read(body).await.map_err(|refusal| match refusal {
+        Refusal::TooLarge | Refusal::Broken => {
+            UiError::UploadTooLarge { limit: state.uploads.limit(), back: back.clone() }
+        }
+        Refusal::TooSlow => {
+            UiError::UploadTooSlow { seconds: state.uploads.deadline().as_secs(), back: back.clone() }
+        }
+        Refusal::Busy => UiError::UploadsBusy { back: back.clone() },
+    })?;
+    let form = read_form(Request::from_parts(parts, Body::from(upload.bytes.clone())), &state).await;
     let card = model_details(&state, &name, &request_id, || UiError::ApiUnavailable {
         retry_url: back.clone(),
         attempt: 0,
@@ -146,25 +147,6 @@ fn render(page: FilePage, status: StatusCode) -> Result<Response, UiError> {
     let html = page::render(&page)?;
     drop(page);
     Ok((status, html).into_response())
-}
-
-/// The whole upload, or `Err` past `limit` bytes — after reading and dropping
-/// the rest (within bounds), so the browser gets the answer.
-async fn read_upload(body: Body, limit: usize) -> Result<Bytes, ()> {
-    let mut stream = body.into_data_stream();
-    let mut kept = Vec::new();
-    let mut total = 0usize;
-    let started = Instant::now();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else { return Err(()) };
-        total = total.saturating_add(chunk.len());
-        if total <= limit {
-            kept.extend_from_slice(&chunk);
-        } else if total > limit.saturating_mul(DRAIN_FACTOR) || started.elapsed() > DRAIN_TIME {
-            return Err(());
-        }
-    }
-    if total > limit { Err(()) } else { Ok(Bytes::from(kept)) }
 }
 
 /// The form's file (its name and bytes) and button; or what to tell the user.
