@@ -1,7 +1,7 @@
 """Runs the curl examples of README.md and of every docs/*.md page against the
 real API and checks each answer against the one the page shows after it
 (`# {...}` lines), where it shows a whole JSON body; an abbreviated one
-(`...` or `…`) only has to parse; a CSV answer must match line for line.
+(`...` or `…`) has to parse and hold every key shown; a CSV answer must match line for line.
 
 Only commands it can check are run: those of ```sh blocks that start with
 `curl` (or `printf ... |` piping into curl) and call the default server,
@@ -92,8 +92,14 @@ def check(command: str, documented: list[str]) -> str | None:
     except json.JSONDecodeError:
         return f"  not JSON: {out.stdout[:300]!r} {out.stderr[:200]!r}"
     shown = " ".join(line.strip() for line in documented)
-    if not shown or "..." in shown or "…" in shown:
+    if not shown:
         return None
+    if "..." in shown or "…" in shown:
+        # Abbreviated: every key the page shows must be in the answer (an
+        # error body parses as JSON too, but has none of them).
+        text = json.dumps(got, separators=(",", ":"))
+        absent = [k for k in re.findall(r'"(\w+)":', shown) if f'"{k}":' not in text]
+        return f"  keys shown but not answered: {absent}\n  got: {text[:300]}" if absent else None
     want = json.loads(shown)
     if isinstance(got, dict) and isinstance(want, dict):
         for key in VOLATILE:

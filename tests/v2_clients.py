@@ -225,7 +225,8 @@ def main() -> int:
     check("is_server_ready", client.is_server_ready())
     server = client.get_server_metadata()
     check("server metadata lists the binary extension", "binary_tensor_data" in server["extensions"], str(server))
-    cards = get_json("/models")["models"]
+    # /models lists summaries; each model's page has its whole card.
+    cards = [get_json(f"/models/{m['name']}") for m in get_json("/models")["models"]]
     for card in cards:
         triton_journey(client, card)
     triton_errors(client)

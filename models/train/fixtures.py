@@ -1,6 +1,9 @@
 """Writes the API's test fixture with one input per column, of two types.
 
-crates/api/tests/fixtures/wide/wide.onnx is a linear regressor over 2,000
+crates/api/tests/fixtures/hostile/if_branches.onnx is an invalid graph that
+made the server crash at load (an If node whose branches yield different
+numbers of outputs), crates/api/tests/fixtures/wide/wide.onnx is a linear
+regressor over 2,000
 columns (for the bounds on error listings), and
 crates/api/tests/fixtures/models/mixed/model.onnx is a hand-built graph of
 standard operators (no training): a float column `size` and a text column
@@ -74,7 +77,34 @@ def build_wide() -> onnx.ModelProto:
     return model
 
 
+HOSTILE = Path(__file__).resolve().parents[2] / "crates/api/tests/fixtures/hostile/if_branches.onnx"
+
+
+def build_if_branches() -> onnx.ModelProto:
+    """A hostile graph (issue 27): an If node whose branches yield different
+    numbers of outputs, which makes tract's analyser panic. Not checked with
+    onnx.checker (it is invalid on purpose)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])
+    one = helper.make_tensor_value_info("one", TensorProto.FLOAT, ["N", 1])
+    two = helper.make_tensor_value_info("two", TensorProto.FLOAT, ["N", 1])
+    then_branch = helper.make_graph([helper.make_node("Identity", ["x"], ["one"])], "then", [], [one])
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["one"]), helper.make_node("Identity", ["x"], ["two"])],
+        "else", [], [one, two],
+    )
+    node = helper.make_node("If", ["cond"], ["y"], then_branch=then_branch, else_branch=else_branch)
+    cond = numpy_helper.from_array(np.array(True), "cond")
+    graph = helper.make_graph([node], "if_branches", [x], [y], [cond])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="models/train/fixtures.py")
+    model.ir_version = 8
+    return model
+
+
 def main() -> None:
+    HOSTILE.parent.mkdir(parents=True, exist_ok=True)
+    HOSTILE.write_bytes(build_if_branches().SerializeToString())
+    print(f"wrote {HOSTILE}")
     wide = build_wide()
     session = ort.InferenceSession(wide.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {"input": np.ones((2, WIDTH), dtype=np.float32)})[0]

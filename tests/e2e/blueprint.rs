@@ -163,7 +163,7 @@ fn every_env_var_a_service_reads_is_set_or_defaulted_and_every_one_set_is_read()
 }
 
 #[test]
-fn the_ui_finds_the_api_by_its_public_url_and_shares_its_generated_key() {
+fn the_ui_finds_the_api_by_its_public_url_and_shares_its_generated_keys() {
     let bp = blueprint();
     let (api, ui) = (service(&bp, "Dockerfile.api"), service(&bp, "Dockerfile.ui"));
     let from = |key: &str| {
@@ -179,9 +179,12 @@ fn the_ui_finds_the_api_by_its_public_url_and_shares_its_generated_key() {
         (url.kind.as_str(), url.name.as_str(), url.env_var_key.as_str()),
         ("web", api.name.as_str(), "RENDER_EXTERNAL_URL")
     );
-    let key = from("API_KEY");
-    assert_eq!((key.name.as_str(), key.env_var_key.as_str()), (api.name.as_str(), "API_KEY"));
-    assert!(api.env_vars.iter().any(|v| v.key == "API_KEY" && v.generate_value == Some(true)));
+    for name in ["API_KEY", "ADMIN_KEY"] {
+        let key = from(name);
+        assert_eq!((key.name.as_str(), key.env_var_key.as_str()), (api.name.as_str(), name));
+        assert!(api.env_vars.iter().any(|v| v.key == name && v.generate_value == Some(true)), "{name}");
+    }
+    assert!(!api.env_vars.iter().any(|v| v.key == "MODEL_CONTROL"), "a deploy, not HTTP, changes the models");
     assert!(ui::config::parse_api_url("https://modelserve-api.onrender.com").is_ok());
 }
 

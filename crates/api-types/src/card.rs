@@ -312,6 +312,16 @@ pub struct ModelSummary {
     pub test_rows: Option<u64>,
 }
 
+/// Whether `name` can be a model's name: 1 to 64 lowercase letters, digits,
+/// `_` or `-`, starting with a letter or a digit. Every name in a path, a
+/// metric label or a page is one of these.
+pub fn valid_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// Why a model file could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -10,12 +10,13 @@ mod explain;
 mod monitoring;
 mod predict;
 mod problem;
+pub mod spreadsheet;
 mod status;
 
 pub use card::{
     CardSource, Choice, Example, FeatureSpec, FeatureValue, GoldenCheck, LoadFailure, ModelCard,
     ModelDetails, ModelList, ModelStatus, ModelSummary, OnnxIo, Policy, Provenance, RegressionOutput,
-    Signature, Task, TensorSpec,
+    Signature, Task, TensorSpec, valid_model_name,
 };
 pub use explain::{
     BatchExplainResponse, Contribution, Curve, CurvePoint, ExplainResponse, Explanation, WhatIfResponse,

@@ -41,6 +41,16 @@ pub struct Settings {
     #[arg(long, env = "MODELS_WATCH", value_enum, default_value_t = Watch::Events)]
     pub models_watch: Watch,
 
+    /// Follow links in MODELS_DIR that lead out of it (to a shared volume,
+    /// say); off, such a link is reported and not read.
+    #[arg(long, env = "MODELS_FOLLOW_LINKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub models_follow_links: bool,
+
+    /// The largest model file loaded, in bytes; a larger one is refused
+    /// before it is read.
+    #[arg(long, env = "MODEL_MAX_BYTES", default_value_t = crate::serving::DEFAULT_MAX_MODEL_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub model_max_bytes: u64,
+
     /// Count every predicted row into its model's reference bins (models
     /// shipping reference.json) for drift monitoring; counters only, no values kept.
     #[arg(long, env = "MONITORING", default_value_t = true, action = clap::ArgAction::Set)]
@@ -58,10 +68,24 @@ pub struct Settings {
     #[arg(long, env = "MAX_BATCH", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_batch: u32,
 
-    /// When set, prediction endpoints require `Authorization: Bearer <API_KEY>`;
-    /// health, model cards, docs and metrics stay open. Empty means unset.
+    /// When set, predictions, explanations and what-if curves require
+    /// `Authorization: Bearer <API_KEY>`; health, readiness, model cards and
+    /// docs stay open. Empty means unset.
     #[arg(long, env = "API_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub api_key: Option<SecretString>,
+
+    /// When set, what an operator reads (GET /metrics, /models/{name}/monitoring,
+    /// the V2 repository index) requires `Authorization: Bearer <ADMIN_KEY>`,
+    /// and so does model control. Empty means unset.
+    #[arg(long, env = "ADMIN_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub admin_key: Option<SecretString>,
+
+    /// Allow loading, unloading and rescanning models over HTTP (POST
+    /// /admin/reload, the V2 repository's load and unload); needs ADMIN_KEY,
+    /// which those requests then carry. Off: they answer 403, and only file
+    /// changes and SIGHUP reload.
+    #[arg(long, env = "MODEL_CONTROL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub model_control: bool,
 
     /// Largest request body accepted, in bytes; default: 64 KiB + 1 KiB per MAX_BATCH row.
     #[arg(long, env = "BODY_LIMIT_BYTES")]
@@ -74,6 +98,12 @@ pub struct Settings {
     /// Prediction requests served at once; past it, 503 with Retry-After at once.
     #[arg(long, env = "MAX_CONCURRENT_PREDICTIONS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_predictions: u32,
+
+    /// Explanations (and what-if sweeps) computed at once, whichever route
+    /// asks (`/explain`, V2's `explanation` output); past it, 503 with
+    /// Retry-After at once. Each costs milliseconds a row.
+    #[arg(long, env = "MAX_CONCURRENT_EXPLANATIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_explanations: u32,
 
     /// Comma-separated origins allowed to call the API from a browser (CORS); empty: CORS off.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]

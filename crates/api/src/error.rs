@@ -97,6 +97,9 @@ pub enum ApiError {
     /// 501: no endpoint of this server takes this method (CONNECT, TRACE, …).
     #[error("method not implemented")]
     MethodNotImplemented,
+    /// 403: loading, unloading and rescanning models over HTTP is off.
+    #[error("model control is off")]
+    ModelControlOff,
     /// 503: too many requests in progress; retry in a moment.
     #[error("the server is busy")]
     Overloaded,
@@ -146,6 +149,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::ModelControlOff => StatusCode::FORBIDDEN,
             Self::Overloaded | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -245,8 +249,18 @@ impl ApiError {
             ),
             Self::Unauthorized => (
                 "unauthorized",
-                "A valid API key is required",
-                "send the header Authorization: Bearer <API_KEY> with prediction requests".to_owned(),
+                "A valid key is required",
+                "send the header Authorization: Bearer <API_KEY> with prediction requests, and Bearer <ADMIN_KEY> \
+                 with operator requests (metrics, monitoring, the repository) when the operator has set one"
+                    .to_owned(),
+                vec![],
+            ),
+            Self::ModelControlOff => (
+                "model-control-off",
+                "Model control is off",
+                "loading, unloading and rescanning models over HTTP is off; the operator turns it on with \
+                 MODEL_CONTROL=true and an ADMIN_KEY, which such requests then carry"
+                    .to_owned(),
                 vec![],
             ),
             Self::Overloaded => (

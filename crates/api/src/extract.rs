@@ -1,14 +1,18 @@
-//! The request body extractor of the JSON endpoints and the JSON response
-//! wrapper: the one place `axum::Json` may be named (`clippy.toml` bans it
-//! elsewhere). Rejections are `ApiError`s, so they answer in problem+json.
+//! The request extractors (JSON and raw bodies, query strings) and the JSON
+//! response wrapper: the one place `axum::Json` and `axum::extract::Query`
+//! may be named (`clippy.toml` bans them elsewhere). Rejections are
+//! `ApiError`s, so they answer in problem+json.
 
 #![allow(clippy::disallowed_types)]
 
+use api_types::{FieldError, FieldErrorKind, LocPart};
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -43,6 +47,45 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         body_bytes(request, state).await.map(Self)
+    }
+}
+
+/// A query string read into `T`: a value of the wrong type, or a parameter
+/// given twice, is a 422 naming the parameter, like any other input problem.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+/// A query problem's message is cut here: it may quote the value sent.
+const QUERY_MESSAGE_CHARS: usize = 200;
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(query)) => Ok(Self(query)),
+            Err(rejection) => Err(query_problem(&rejection.body_text())),
+        }
+    }
+}
+
+/// The 422 for axum's "Failed to deserialize query string: <param>: <why>".
+fn query_problem(text: &str) -> ApiError {
+    let reason = text.split_once(": ").map_or(text, |(_, rest)| rest);
+    let mut loc = vec![LocPart::from("query")];
+    let msg = match reason.split_once(": ") {
+        Some((param, why))
+            if !param.is_empty() && param.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            loc.push(LocPart::from(param));
+            why
+        }
+        _ => reason,
+    };
+    let msg: String = msg.chars().take(QUERY_MESSAGE_CHARS).collect();
+    ApiError::InvalidInput {
+        errors: vec![FieldError { loc, msg, kind: FieldErrorKind::Type, allowed: None }],
+        total: 1,
     }
 }
 

@@ -1,7 +1,9 @@
 //! What any code answering a request may ask about it, without the request
-//! in hand: its id (error bodies quote it) and the protocol its route speaks
-//! (an error is written in that protocol's shape). Scoped to the task
-//! answering the request by the exchange middleware.
+//! in hand: its id (error bodies quote it), the protocol its route speaks
+//! (an error is written in that protocol's shape), and its admission (the
+//! permit the gate took, which work done for the request keeps until that
+//! work really stops). Scoped to the task answering the request by the
+//! exchange and the gate.
 
 use std::fmt;
 use std::future::Future;
@@ -83,6 +85,25 @@ tokio::task_local! {
 /// Runs `answer` as the answer to the request `id`, on a route of `protocol`.
 pub async fn scope<F: Future>(id: RequestId, protocol: Protocol, answer: F) -> F::Output {
     SCOPE.scope(RequestScope { id, protocol }, answer).await
+}
+
+/// A request's share of the prediction permits: held by the gate while the
+/// route answers, and by any work started for it until that work ends, so
+/// the permits bound the CPU at work, not just the answers in progress.
+pub type Admission = std::sync::Arc<tokio::sync::OwnedSemaphorePermit>;
+
+tokio::task_local! {
+    static ADMISSION: Admission;
+}
+
+/// Runs `answer` holding `admission`.
+pub async fn admitted<F: Future>(admission: Admission, answer: F) -> F::Output {
+    ADMISSION.scope(admission, answer).await
+}
+
+/// The current request's admission, for work that may outlive the answer.
+pub fn admission() -> Option<Admission> {
+    ADMISSION.try_with(Admission::clone).ok()
 }
 
 /// The current request's id, when called while answering one.

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::repository::{Repository, watch};
 use crate::routes::{DriftCollector, RouterOptions, api_router};
-use crate::serving::LoadOptions;
+use crate::serving::{LoadOptions, Shared};
 use crate::state::AppState;
 
 /// A service whose models are loaded and whose port is bound, ready to serve.
@@ -40,14 +40,26 @@ impl App {
     /// use it to exercise the layers with handlers the API does not have.
     pub async fn build_with_routes(settings: Settings, extra: Router<AppState>) -> Result<Self> {
         let started = Instant::now();
+        let admin_key = service::cli::non_empty(settings.admin_key.as_ref()).cloned().map(Arc::new);
+        anyhow::ensure!(
+            !settings.model_control || admin_key.is_some(),
+            "MODEL_CONTROL=true needs an ADMIN_KEY: model control is never open"
+        );
         let metrics = Arc::new(Metrics::new());
         let models = Arc::new(
             Repository::open(
                 settings.models_dir.clone(),
                 settings.default_model.clone(),
                 settings.strict_models,
-                LoadOptions { monitoring: settings.monitoring },
-                metrics.clone(),
+                Shared {
+                    options: LoadOptions {
+                        monitoring: settings.monitoring,
+                        follow_links: settings.models_follow_links,
+                        max_model_bytes: settings.model_max_bytes,
+                    },
+                    metrics: metrics.clone(),
+                    explanations: Arc::new(Semaphore::new(settings.max_concurrent_explanations as usize)),
+                },
             )
             .await?,
         );
@@ -58,6 +70,8 @@ impl App {
             max_batch: settings.max_batch as usize,
             body_limit: settings.body_limit(),
             api_key: service::cli::non_empty(settings.api_key.as_ref()).cloned().map(Arc::new),
+            admin_key,
+            model_control: settings.model_control,
             metrics,
             prediction_permits: Arc::new(Semaphore::new(settings.max_concurrent_predictions as usize)),
             request_timeout: Duration::from_millis(settings.request_timeout_ms),

@@ -21,6 +21,10 @@ pub struct AppState {
     pub body_limit: usize,
     /// The key prediction requests must carry, if any.
     pub api_key: Option<Arc<SecretString>>,
+    /// The key operator requests (metrics, monitoring, the repository) must carry, if any.
+    pub admin_key: Option<Arc<SecretString>>,
+    /// Whether models may be loaded, unloaded and rescanned over HTTP.
+    pub model_control: bool,
     /// What the service counts.
     pub metrics: Arc<Metrics>,
     /// Admission for prediction requests.

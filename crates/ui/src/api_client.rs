@@ -75,6 +75,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     base: Url,
     cards: CardCache,
+    /// `Authorization` for what only an operator reads (monitoring), when the API has an admin key.
+    admin: Option<HeaderValue>,
 }
 
 impl ApiClient {
@@ -99,7 +101,22 @@ impl ApiClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Ok(Self { http, base, cards: CardCache::default() })
+        Ok(Self { http, base, cards: CardCache::default(), admin: None })
+    }
+
+    /// This client, sending `admin_key` (when set) with what only an operator
+    /// reads: the monitoring figures.
+    pub fn with_admin_key(mut self, admin_key: Option<&SecretString>) -> anyhow::Result<Self> {
+        self.admin = match admin_key.filter(|k| !k.expose_secret().is_empty()) {
+            Some(key) => {
+                let mut value = HeaderValue::try_from(format!("Bearer {}", key.expose_secret()))
+                    .context("ADMIN_KEY holds characters an HTTP header cannot carry")?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        Ok(self)
     }
 
     /// The API's base URL.
@@ -177,7 +194,11 @@ impl ApiClient {
     ) -> Result<Monitoring, ApiClientError> {
         let mut url = self.url(&["models", name, "monitoring"]);
         url.query_pairs_mut().append_pair("window", window);
-        self.send(self.http.get(url), request_id).await
+        let mut request = self.http.get(url);
+        if let Some(admin) = &self.admin {
+            request = request.header(AUTHORIZATION, admin.clone());
+        }
+        self.send(request, request_id).await
     }
 
     /// `POST /models/{name}/what-if?features=…`: the explained output as each of `features` sweeps its range.

@@ -49,6 +49,12 @@ pub struct Settings {
     #[arg(long, env = "UPLOAD_MEMORY_BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub upload_memory_bytes: u64,
 
+    /// The API's admin key, sent only to read the monitoring figures (the
+    /// API keeps them behind it when set); it never reaches the browser.
+    /// Empty means unset.
+    #[arg(long, env = "ADMIN_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub admin_key: Option<SecretString>,
+
     /// Largest CSV file a visitor may upload, in bytes; larger ones get a page saying so.
     #[arg(long, env = "UPLOAD_LIMIT_BYTES", default_value_t = 10 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub upload_limit_bytes: u64,

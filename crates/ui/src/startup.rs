@@ -38,6 +38,7 @@ impl App {
     /// Builds the router and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self> {
         let api = ApiClient::new(settings.api_url.clone(), settings.api_timeout(), settings.api_key.as_ref())
+            .and_then(|api| api.with_admin_key(settings.admin_key.as_ref()))
             .context("Failed to build the API client")?;
         let upload_limit = usize::try_from(settings.upload_limit_bytes).unwrap_or(usize::MAX);
         let upload_budget = usize::try_from(settings.upload_memory_bytes).unwrap_or(usize::MAX);
@@ -77,6 +78,20 @@ impl App {
     }
 }
 
+async fn drop_unusable_request_id(
+    mut request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let usable = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .map(|v| v.to_str().ok().and_then(service::request_id::usable).is_some());
+    if usable == Some(false) {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
 /// Every page, with error rendering, request ids, tracing and security headers.
 pub fn ui_router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
@@ -98,6 +113,9 @@ pub fn ui_router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // A client's id is kept only when usable (short, visible ASCII):
+        // any other is dropped here, so a new one is made, and it is never echoed.
+        .layer(middleware::from_fn(drop_unusable_request_id))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -111,5 +129,11 @@ pub fn ui_router(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // Pages show what a visitor typed (results carry it in the URL): no
+        // shared cache keeps them; the hashed stylesheet sets its own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state)
 }

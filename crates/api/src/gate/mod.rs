@@ -3,9 +3,12 @@
 //! hand-written layer (a router layer costs a boxed clone and a boxed
 //! future per request, so two checks are not worth two layers).
 //!
-//! Only predictions, explanations and operations are guarded: health,
-//! readiness, model cards, docs and metrics stay open so platforms, the UI's
-//! form pages and operators can use them without the secret.
+//! Predictions and explanations carry the API key (when set); what an
+//! operator reads (metrics, monitoring, the repository's index) the admin
+//! key (when set); model control (reload, load, unload) is closed unless the
+//! operator turns it on, and then always needs the admin key. Health,
+//! readiness, model cards and docs stay open so platforms and the UI's form
+//! pages can use them without a secret.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use tower::{Service, ServiceExt};
@@ -22,28 +26,42 @@ use crate::around::{Around, ResponseFuture, Wrap};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The gate: the key to check (if one is set) and the permits to take (if the routes are shed).
+/// The gate: the key to check (if one is set) and the permits to take (if
+/// the routes are shed), or the routes are closed.
 #[derive(Debug, Clone)]
 pub struct GateLayer {
-    api_key: Option<Arc<SecretString>>,
+    key: Option<Arc<SecretString>>,
     permits: Option<Arc<Semaphore>>,
+    closed: bool,
 }
 
 impl GateLayer {
-    /// Checks `api_key` (if set), then takes one of `permits` (if given).
-    pub fn new(api_key: Option<Arc<SecretString>>, permits: Option<Arc<Semaphore>>) -> Wrap<Self> {
-        Wrap(Self { api_key, permits })
+    /// Checks `key` (if set), then takes one of `permits` (if given).
+    pub fn new(key: Option<Arc<SecretString>>, permits: Option<Arc<Semaphore>>) -> Wrap<Self> {
+        Wrap(Self { key, permits, closed: false })
     }
 
-    /// For prediction routes: the key, then a permit, so a request without
-    /// the key is refused before it can take one.
+    /// For prediction routes: the API key, then a permit, so a request
+    /// without the key is refused before it can take one.
     pub fn predictions(state: &AppState) -> Wrap<Self> {
         Self::new(state.api_key.clone(), Some(state.prediction_permits.clone()))
     }
 
-    /// For operations (reload, load, unload): the key only.
-    pub fn operations(state: &AppState) -> Wrap<Self> {
-        Self::new(state.api_key.clone(), None)
+    /// For what an operator reads (metrics, monitoring, the repository's
+    /// index): the admin key, when one is set. Counters move with every
+    /// prediction: an observer could read what a keyed client sent.
+    pub fn operator_reads(state: &AppState) -> Wrap<Self> {
+        Self::new(state.admin_key.clone(), None)
+    }
+
+    /// For model control (reload, load, unload): closed unless the operator
+    /// turned it on, and then always behind the admin key (start-up refuses
+    /// model control without one), never open.
+    pub fn model_control(state: &AppState) -> Wrap<Self> {
+        match (&state.admin_key, state.model_control) {
+            (Some(key), true) => Self::new(Some(key.clone()), None),
+            _ => Wrap(Self { key: None, permits: None, closed: true }),
+        }
     }
 }
 
@@ -55,7 +73,10 @@ impl Around for GateLayer {
     {
         let refused =
             |error: ApiError| -> ResponseFuture { Box::pin(async move { Ok(error.into_response()) }) };
-        if let Some(expected) = &self.api_key
+        if self.closed {
+            return refused(ApiError::ModelControlOff);
+        }
+        if let Some(expected) = &self.key
             && !carries_key(&request, expected)
         {
             return refused(ApiError::Unauthorized);
@@ -71,29 +92,34 @@ impl Around for GateLayer {
             None => None,
         };
         let answer = route.oneshot(request);
-        Box::pin(async move {
-            let response = answer.await;
-            drop(permit);
-            response
-        })
+        match permit {
+            // Work the route starts on the blocking pool keeps a share of
+            // the permit until it stops (the answer may go first: a timeout).
+            Some(permit) => Box::pin(crate::request_scope::admitted(Arc::new(permit), answer)),
+            None => Box::pin(answer),
+        }
     }
 }
 
-/// Whether the request's `Authorization: Bearer` header holds `expected`.
+/// Whether the request's `Authorization` header holds `expected` as a bearer
+/// token (the scheme's case does not matter, RFC 9110).
 fn carries_key(request: &Request, expected: &SecretString) -> bool {
     let given = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token);
     key_matches(given.trim().as_bytes(), expected.expose_secret().as_bytes())
 }
 
-/// Compares in time independent of where the keys differ, so the key
-/// cannot be guessed byte by byte from response times.
+/// Compares digests of the two keys, in time independent of where they
+/// differ and of their lengths, so neither the key nor its length can be
+/// guessed from response times.
 fn key_matches(given: &[u8], expected: &[u8]) -> bool {
-    given.ct_eq(expected).into()
+    let (given, expected) = (Sha256::digest(given), Sha256::digest(expected));
+    given.ct_eq(&expected).into()
 }
 
 #[cfg(test)]

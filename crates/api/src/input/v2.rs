@@ -392,21 +392,37 @@ fn decode_json(
     let mut de = serde_json::Deserializer::from_str(raw.get());
     let text = datatype == Datatype::Bytes;
     let integer = matches!(datatype, Datatype::Int32 | Datatype::Int64);
-    Flatten { put, text, integer, depth: 0 }.deserialize(&mut de).map_err(|e| format!("data: {e}"))
+    let mut sink = Sink { put, lengths: Vec::new(), leaf_depth: None };
+    Flatten { sink: &mut sink, text, integer, depth: 0 }
+        .deserialize(&mut de)
+        .map_err(|e| format!("data: {e}"))
+}
+
+/// Where flattened elements go, and the nesting seen so far: nested `data`
+/// must be a regular array (every array at one depth as long, every element
+/// at one depth), not only hold the right number of elements.
+struct Sink<'p, 'f> {
+    put: &'p mut (dyn FnMut(Element<'_>) -> Result<(), String> + 'f),
+    /// The length of the arrays at each depth (past the outermost), as first seen.
+    lengths: Vec<Option<usize>>,
+    leaf_depth: Option<usize>,
 }
 
 /// The deepest nesting accepted in `data` (a tensor of rank 2 needs 2).
 const MAX_DEPTH: usize = 8;
 
-struct Flatten<'p, 'f> {
-    put: &'p mut (dyn FnMut(Element<'_>) -> Result<(), String> + 'f),
+struct Flatten<'s, 'p, 'f> {
+    sink: &'s mut Sink<'p, 'f>,
     text: bool,
     integer: bool,
     depth: usize,
 }
 
-impl Flatten<'_, '_> {
+impl Flatten<'_, '_, '_> {
     fn leaf<E: de::Error>(&mut self, element: Element<'_>) -> Result<(), E> {
+        if *self.sink.leaf_depth.get_or_insert(self.depth) != self.depth {
+            return Err(E::custom("the array is ragged: its elements are nested to different depths"));
+        }
         let element = match element {
             Element::Number(_) if self.text => Element::Other("a number"),
             Element::Text(t) if !self.text => match t {
@@ -420,11 +436,11 @@ impl Flatten<'_, '_> {
             }
             other => other,
         };
-        (self.put)(element).map_err(E::custom)
+        (self.sink.put)(element).map_err(E::custom)
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Flatten<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Flatten<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -432,7 +448,7 @@ impl<'de> DeserializeSeed<'de> for Flatten<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Flatten<'_, '_> {
+impl<'de> Visitor<'de> for Flatten<'_, '_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -443,8 +459,26 @@ impl<'de> Visitor<'de> for Flatten<'_, '_> {
         if self.depth >= MAX_DEPTH {
             return Err(de::Error::custom(format!("arrays nest deeper than {MAX_DEPTH}")));
         }
-        let (put, text, integer, depth) = (self.put, self.text, self.integer, self.depth + 1);
-        while seq.next_element_seed(Flatten { put: &mut *put, text, integer, depth })?.is_some() {}
+        let (sink, text, integer, depth) = (self.sink, self.text, self.integer, self.depth + 1);
+        let mut count = 0usize;
+        while seq.next_element_seed(Flatten { sink: &mut *sink, text, integer, depth })?.is_some() {
+            count += 1;
+        }
+        // The outermost array holds the rows; every array inside must be as
+        // long as the others at its depth.
+        if self.depth > 0 {
+            let at = self.depth - 1;
+            if sink.lengths.len() <= at {
+                sink.lengths.resize(at + 1, None);
+            }
+            if *sink.lengths[at].get_or_insert(count) != count {
+                return Err(de::Error::custom(format!(
+                    "the array is ragged: arrays at depth {} hold {} and {count} elements",
+                    self.depth + 1,
+                    sink.lengths[at].unwrap_or_default()
+                )));
+            }
+        }
         Ok(())
     }
 

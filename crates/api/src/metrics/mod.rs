@@ -65,6 +65,7 @@ struct RouteCounters {
 /// The metrics of one model, taken from the families once.
 #[derive(Debug)]
 struct ModelCounters {
+    cancelled: Counter,
     predictions: Counter,
     rows: Counter,
     batch_rows: Histogram,
@@ -84,19 +85,16 @@ impl ModelMetrics {
         counters.batch_rows.observe(rows as f64);
         counters.inference_seconds.observe(inference.as_secs_f64());
     }
+
+    /// Counts work stopped part-way because its answer had already gone.
+    pub fn record_cancelled(&self) {
+        self.0.cancelled.inc();
+    }
 }
 
 /// The methods counted under their own name.
 const STANDARD_METHODS: [&str; 9] =
     ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
-
-/// Whether `name` is a model's name (what a card may name a model), so it
-/// may be a label as it is.
-fn valid_model_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
 
 /// A label value escaped as the exposition format wants it (the metrics
 /// library writes values as given): backslash, double quote and line feed.
@@ -124,6 +122,7 @@ pub struct Metrics {
     request_seconds: HistogramFamily<RouteLabels>,
     in_flight: Gauge,
     predictions: Family<ModelLabels, Counter>,
+    cancelled: Family<ModelLabels, Counter>,
     rows: Family<ModelLabels, Counter>,
     batch_rows: HistogramFamily<ModelLabels>,
     inference_seconds: HistogramFamily<ModelLabels>,
@@ -166,6 +165,12 @@ impl Metrics {
         );
         let rows = Family::<ModelLabels, Counter>::default();
         registry.register("prediction_rows", "Rows predicted, by model", rows.clone());
+        let cancelled = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "predictions_cancelled",
+            "Predictions and explanations stopped part-way because their answer had already gone (a timeout, a client gone), by model",
+            cancelled.clone(),
+        );
         let batch_rows = HistogramFamily::<ModelLabels>::new_with_constructor(rows_histogram);
         registry.register("prediction_batch_rows", "Rows per prediction request", batch_rows.clone());
         let inference_seconds = HistogramFamily::<ModelLabels>::new_with_constructor(latency_histogram);
@@ -200,6 +205,7 @@ impl Metrics {
             request_seconds,
             in_flight,
             predictions,
+            cancelled,
             rows,
             batch_rows,
             inference_seconds,
@@ -218,6 +224,7 @@ impl Metrics {
         }
         let labels = ModelLabels { model: label_value(model) };
         let made = Arc::new(ModelCounters {
+            cancelled: self.cancelled.get_or_create_owned(&labels),
             predictions: self.predictions.get_or_create_owned(&labels),
             rows: self.rows.get_or_create_owned(&labels),
             batch_rows: self.batch_rows.get_or_create_owned(&labels),
@@ -232,7 +239,7 @@ impl Metrics {
     /// counted under `<invalid name>`, never as a label of its own.
     pub fn record_model_load(&self, model: &str, loaded: bool) {
         let outcome = if loaded { "loaded" } else { "failed" };
-        let model = if valid_model_name(model) { model } else { "<invalid name>" };
+        let model = if api_types::valid_model_name(model) { model } else { "<invalid name>" };
         self.model_loads.get_or_create(&LoadLabels { model: model.to_owned(), outcome }).inc();
         self.load_labels.lock().unwrap_or_else(PoisonError::into_inner).insert(model.to_owned());
     }
@@ -250,6 +257,7 @@ impl Metrics {
                 models.remove(model);
                 let labels = ModelLabels { model: label_value(model) };
                 self.predictions.remove(&labels);
+                self.cancelled.remove(&labels);
                 self.rows.remove(&labels);
                 self.batch_rows.remove(&labels);
                 self.inference_seconds.remove(&labels);

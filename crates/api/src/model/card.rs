@@ -17,11 +17,18 @@ pub fn read(path: &Path) -> Result<ModelCard> {
 }
 
 /// Parses a card's TOML, refusing keys the card does not have.
+///
+/// Errors say where and what, never quote the file: a failure is shown
+/// without a key, and the file may not be a card at all (a link to
+/// `/etc/passwd`).
 pub fn parse(text: &str) -> Result<ModelCard> {
-    let de = toml::Deserializer::parse(text)?;
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, &e))?;
     let mut unknown = Vec::new();
-    let card: ModelCard =
-        serde_ignored::deserialize(de, |path| unknown.push(format!("unknown field `{path}`")))?;
+    let card: ModelCard = serde_ignored::deserialize(de, |path| {
+        let shown: String = path.to_string().chars().take(64).collect();
+        unknown.push(format!("unknown field `{shown}`"));
+    })
+    .map_err(|e| toml_error(text, &e))?;
     if !unknown.is_empty() {
         bail!("{}", unknown.join(", "));
     }
@@ -32,14 +39,33 @@ pub fn parse(text: &str) -> Result<ModelCard> {
     Ok(card)
 }
 
+/// A TOML error as a line and column and what is wrong there, without the
+/// snippet of the file the library would quote.
+pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
+    let message: String = error.message().chars().take(200).collect();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            anyhow::anyhow!("not valid TOML at line {line}, column {column}: {message}")
+        }
+        None => anyhow::anyhow!("not valid TOML: {message}"),
+    }
+}
+
+/// Bounds on what a card (or a graph read as one) may hold.
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = 10_000;
+const MAX_CLASSES: usize = 10_000;
+const MAX_FEATURES: usize = 10_000;
+const MAX_CATEGORIES: usize = 100_000;
+const MAX_LABEL_CHARS: usize = 256;
+
 /// Checks a card's consistency; answers the input rules it declares.
 pub fn check(card: &ModelCard) -> Result<FeatureSchema> {
     let mut problems = Vec::new();
-    let name_ok = !card.name.is_empty()
-        && card.name.len() <= 64
-        && card.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        && card.name.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if !name_ok {
+    if !api_types::valid_model_name(&card.name) {
         problems.push(format!(
             "model name {:?} must be 1 to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit",
             card.name
@@ -47,6 +73,34 @@ pub fn check(card: &ModelCard) -> Result<FeatureSchema> {
     }
     if card.title.is_empty() {
         problems.push("title must not be empty".to_owned());
+    }
+    // What every listing and form carries is bounded: a 10 MB class label
+    // would make every answer naming it 10 MB.
+    let too_long = |s: &str, most: usize| s.chars().count() > most;
+    if too_long(&card.title, MAX_TITLE_CHARS) || too_long(&card.description, MAX_DESCRIPTION_CHARS) {
+        problems.push(format!(
+            "title and description are at most {MAX_TITLE_CHARS} and {MAX_DESCRIPTION_CHARS} characters"
+        ));
+    }
+    if card.classes.len() > MAX_CLASSES
+        || card.classes.iter().any(|c| c.is_empty() || too_long(c, MAX_LABEL_CHARS))
+    {
+        problems.push(format!(
+            "a classifier has at most {MAX_CLASSES} classes, each named by 1 to {MAX_LABEL_CHARS} characters"
+        ));
+    }
+    if card.features.len() > MAX_FEATURES {
+        problems
+            .push(format!("a model takes at most {MAX_FEATURES} features; this one {}", card.features.len()));
+    }
+    for f in &card.features {
+        let categories = f.categories.as_deref().unwrap_or_default();
+        if categories.len() > MAX_CATEGORIES || categories.iter().any(|c| too_long(c, MAX_LABEL_CHARS)) {
+            problems.push(format!(
+                "feature {:?}: at most {MAX_CATEGORIES} categories, each at most {MAX_LABEL_CHARS} characters",
+                f.name.chars().take(64).collect::<String>()
+            ));
+        }
     }
     if card.version.is_empty() {
         problems.push("version must not be empty".to_owned());
@@ -234,6 +288,14 @@ mod tests {
 
         assert_eq!(parsed.features[0].label, "x");
         assert_eq!(parsed.features[1].label, "y");
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_refused_without_quoting_it() {
+        let err = format!("{:#}", parse("root:x:0:0:root:/root:/bin/bash\n").expect_err("not a card"));
+
+        assert!(err.starts_with("not valid TOML at line 1, column"), "{err}");
+        assert!(!err.contains("root:x"), "the file is quoted: {err}");
     }
 
     #[test]

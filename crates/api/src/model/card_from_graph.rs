@@ -184,7 +184,7 @@ const COMPLETE: [&str; 4] = ["title", "task", "onnx", "features"];
 /// onnx and features all stated) is taken as written. Then parsed as a card, so a key
 /// no card has is still refused.
 pub(super) fn merge(inferred: &ModelCard, partial: &str) -> Result<(ModelCard, CardSource)> {
-    let stated: Table = toml::from_str(partial).context("not valid TOML")?;
+    let stated: Table = toml::from_str(partial).map_err(|e| super::card::toml_error(partial, &e))?;
     let Value::Table(mut base) = Value::try_from(inferred).context("cannot express the inferred card")?
     else {
         bail!("the inferred card is not a table");

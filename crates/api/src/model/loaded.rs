@@ -22,6 +22,8 @@ use crate::input::{BodyError, Cell, FeatureSchema, RowsBuilder, Wording, json_v1
 /// How far the served graph may be from a golden probability or value
 /// (relative for values above 1): float32 arithmetic in another order.
 const GOLDEN_TOLERANCE: f64 = 1e-4;
+/// Graph inputs at most (a DataFrame export has one per column).
+const MAX_GRAPH_INPUTS: usize = 1000;
 /// Golden files are for checking, not for loading a data set.
 const MAX_GOLDEN_ROWS: usize = 10_000;
 
@@ -41,11 +43,24 @@ pub struct LoadedModel {
 impl LoadedModel {
     /// Loads and checks one model version: card, graph, a warm-up run and
     /// the golden rows. `root` is the models directory, for naming files.
-    pub(crate) fn load(source: &Source, root: &Path) -> Result<Self> {
+    pub(crate) fn load(source: &Source, root: &Path, max_bytes: u64) -> Result<Self> {
         let started = Instant::now();
         let fingerprint = source.fingerprint();
-        let bytes =
-            fs::read(&source.onnx).with_context(|| format!("cannot read {}", source.onnx.display()))?;
+        let file = relative(&source.onnx, root);
+        if let Some(link) = source.outside.first() {
+            bail!(
+                "{} is a link that leads out of the models directory, which is not followed \
+                 (MODELS_FOLLOW_LINKS=true follows such links)",
+                relative(link, root)
+            );
+        }
+        // Sized before read: a huge file is refused before it takes memory.
+        let size = fs::metadata(&source.onnx).with_context(|| format!("cannot read {file}"))?.len();
+        ensure!(
+            size <= max_bytes,
+            "{file} is {size} bytes; models of up to {max_bytes} bytes are loaded (MODEL_MAX_BYTES)"
+        );
+        let bytes = fs::read(&source.onnx).with_context(|| format!("cannot read {file}"))?;
         let sha256 = hex(&Sha256::digest(&bytes));
         drop(bytes);
         let (card, card_source, operators) = card_for(source, root)?;
@@ -226,6 +241,13 @@ struct GoldenRow {
 fn card_for(source: &Source, root: &Path) -> Result<(ModelCard, CardSource, Vec<String>)> {
     let onnx = relative(&source.onnx, root);
     let signature = Graph::inspect(&source.onnx).with_context(|| onnx.clone())?;
+    // Each input is a tensor built per request and a node per optimization
+    // pass: past this, a graph takes minutes to load and every call to serve.
+    ensure!(
+        signature.inputs.len() <= MAX_GRAPH_INPUTS,
+        "{onnx}: the graph has {} inputs; at most {MAX_GRAPH_INPUTS} are served (export wide data as one matrix input)",
+        signature.inputs.len()
+    );
     let version = source.version.clone().unwrap_or_else(|| "1".to_owned());
     let inferred = card_from_graph::card_from_graph(&source.name, &version, &onnx, &signature);
     let (mut card, card_source) = match (&source.card, inferred) {
@@ -292,15 +314,32 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
 }
 
 /// A body error as one line, for load messages.
+///
+/// A file's problems are named by where they are and what kind they are,
+/// not by the values at fault: load failures are public, file content is not.
 pub(crate) fn describe(e: BodyError) -> String {
     match e {
         BodyError::Malformed(m) => m,
         BodyError::TooLarge => "too large".to_owned(),
-        BodyError::Invalid(problems) => problems
-            .into_errors()
-            .iter()
-            .map(|e| format!("{:?}: {}", e.loc, e.msg))
-            .collect::<Vec<_>>()
-            .join("; "),
+        BodyError::Invalid(problems) => {
+            let total = problems.total();
+            let listed: Vec<String> = problems
+                .into_errors()
+                .iter()
+                .take(5)
+                .map(|e| {
+                    let at: Vec<String> = e
+                        .loc
+                        .iter()
+                        .map(|p| match p {
+                            api_types::LocPart::Index(i) => i.to_string(),
+                            api_types::LocPart::Key(k) => k.chars().take(64).collect(),
+                        })
+                        .collect();
+                    format!("{} ({:?})", at.join(" "), e.kind)
+                })
+                .collect();
+            format!("{total} value(s) break the card's rules, at: {}", listed.join("; "))
+        }
     }
 }

@@ -45,9 +45,32 @@ pub(crate) struct Source {
     pub background: Option<PathBuf>,
     /// The training rows' profile drift is measured against, if there is one.
     pub reference: Option<PathBuf>,
+    /// Its files that are links out of the models directory, not followed.
+    pub outside: Vec<PathBuf>,
 }
 
 impl Source {
+    /// Every file it reads: the graph, then those beside it that exist.
+    fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        [
+            Some(&self.onnx),
+            self.card.as_ref(),
+            self.golden.as_ref(),
+            self.background.as_ref(),
+            self.reference.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The source, noting each of its files that is a link leading out of
+    /// `root` (unless `follow_links`): such a model is refused, naming the
+    /// file, and the file is never read.
+    fn within(mut self, root: &Path, follow_links: bool) -> Self {
+        self.outside = self.files().filter(|p| !inside(root, p, follow_links)).cloned().collect();
+        self
+    }
+
     /// `name` or `name/version`: what failures and reloads are keyed by.
     pub(crate) fn key(&self) -> String {
         match &self.version {
@@ -59,17 +82,8 @@ impl Source {
     /// Size and modification time of every file it reads: a change in any of
     /// them means the model must be loaded again.
     pub(crate) fn fingerprint(&self) -> Fingerprint {
-        let files = [
-            Some(&self.onnx),
-            self.card.as_ref(),
-            self.golden.as_ref(),
-            self.background.as_ref(),
-            self.reference.as_ref(),
-        ];
         Fingerprint(
-            files
-                .into_iter()
-                .flatten()
+            self.files()
                 .map(|p| {
                     let meta = fs::metadata(p).ok();
                     let len = meta.as_ref().map_or(0, fs::Metadata::len);
@@ -105,12 +119,33 @@ pub(crate) struct Discovery {
     pub misplaced: Vec<Misplaced>,
 }
 
-/// Reads `dir`.
-pub(crate) fn discover(dir: &Path) -> Result<Discovery> {
+/// Whether `path` may be read: it resolves inside `root` (the models
+/// directory, resolved), or links may lead anywhere.
+fn inside(root: &Path, path: &Path, follow_links: bool) -> bool {
+    follow_links || path.canonicalize().is_ok_and(|resolved| resolved.starts_with(root))
+}
+
+/// Reads `dir`. Unless `follow_links`, a link that leads out of `dir` is
+/// not followed: it is reported as misplaced, or, beside a model, ignored.
+pub(crate) fn discover(dir: &Path, follow_links: bool) -> Result<Discovery> {
     let mut found = Discovery::default();
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("Failed to read the models directory {}", dir.display()))?;
     for entry in sorted_entries(dir)? {
         let Some(file_name) = entry.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
         if ignored(&file_name) {
+            continue;
+        }
+        if !inside(&root, &entry, follow_links) {
+            let name = file_name.strip_suffix(".onnx").unwrap_or(&file_name).to_owned();
+            found.misplaced.push(Misplaced {
+                name,
+                file: entry.clone(),
+                reason: "is a link that leads out of the models directory, which is not followed \
+                         (MODELS_FOLLOW_LINKS=true follows such links)"
+                    .to_owned(),
+            });
             continue;
         }
         if entry.is_file() {
@@ -123,6 +158,7 @@ pub(crate) fn discover(dir: &Path) -> Result<Discovery> {
                     golden: None,
                     background: None,
                     reference: None,
+                    outside: Vec::new(),
                 });
             }
             continue;
@@ -146,13 +182,14 @@ pub(crate) fn discover(dir: &Path) -> Result<Discovery> {
                 .push(misplaced(format!("holds both {MODEL_FILE} and version directories; keep one layout")));
             continue;
         }
+        let within = |source: Source| source.within(&root, follow_links);
         if flat {
-            found.sources.push(source_in(&file_name, None, &entry, None));
+            found.sources.push(within(source_in(&file_name, None, &entry, None)));
         } else if !versions.is_empty() {
             let mut versions = versions;
             versions.sort_by(|a, b| a.0.cmp(&b.0));
             for (version, path) in versions {
-                found.sources.push(source_in(&file_name, Some(version.0), &path, Some(&entry)));
+                found.sources.push(within(source_in(&file_name, Some(version.0), &path, Some(&entry))));
             }
         } else if entry.join(CARD_FILE).is_file() {
             found.misplaced.push(misplaced(format!("has {CARD_FILE} but no {MODEL_FILE}")));
@@ -199,6 +236,7 @@ pub(crate) fn source_in(name: &str, version: Option<String>, dir: &Path, parent:
         golden: find(GOLDEN_FILE),
         background: find(BACKGROUND_FILE),
         reference: find(REFERENCE_FILE),
+        outside: Vec::new(),
     }
 }
 
@@ -278,7 +316,7 @@ mod tests {
         touch("copying.onnx.part");
         touch(".hidden.onnx");
 
-        let found = discover(root).expect("discover");
+        let found = discover(root, false).expect("discover");
 
         let keys: Vec<String> = found.sources.iter().map(Source::key).collect();
         assert_eq!(keys, ["bare", "flat", "versioned/2", "versioned/10"]);

@@ -18,8 +18,7 @@ pub use registry::{Registry, ScanReport};
 use tokio::sync::Mutex;
 pub use watch::{Watch, watch};
 
-use crate::metrics::Metrics;
-use crate::serving::LoadOptions;
+use crate::serving::Shared;
 
 /// The models directory and what is loaded from it now.
 #[derive(Debug)]
@@ -30,27 +29,21 @@ pub struct Repository {
     /// One reload at a time; holds the names unloaded on request, which
     /// scans skip until they are loaded again.
     reloads: Mutex<BTreeSet<String>>,
-    metrics: Arc<Metrics>,
-    options: LoadOptions,
+    /// What `reloads` holds, readable without taking it.
+    held: ArcSwap<BTreeSet<String>>,
+    shared: Shared,
 }
 
 impl Repository {
     /// Loads every model in `dir`. With `strict`, any failure (or a missing
     /// default model) is an error, so a broken deploy fails to start;
     /// without, the failures are logged and served in `/readyz`.
-    pub async fn open(
-        dir: PathBuf,
-        default_model: String,
-        strict: bool,
-        options: LoadOptions,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self> {
+    pub async fn open(dir: PathBuf, default_model: String, strict: bool, shared: Shared) -> Result<Self> {
         let scan_dir = dir.clone();
-        let scan_metrics = metrics.clone();
+        let scan_shared = shared.clone();
         let name = default_model.clone();
         let (registry, report) = tokio::task::spawn_blocking(move || {
-            let (registry, report) =
-                Registry::scan(&scan_dir, &name, None, &BTreeSet::new(), options, &scan_metrics)?;
+            let (registry, report) = Registry::scan(&scan_dir, &name, None, &BTreeSet::new(), &scan_shared)?;
             if strict {
                 registry.refuse_failures(&scan_dir, &report).context("STRICT_MODELS=true")?;
             }
@@ -71,8 +64,8 @@ impl Repository {
             default_model,
             current: ArcSwap::from_pointee(registry),
             reloads: Mutex::new(BTreeSet::new()),
-            metrics,
-            options,
+            held: ArcSwap::from_pointee(BTreeSet::new()),
+            shared,
         };
         repository.count(&report);
         Ok(repository)
@@ -109,21 +102,22 @@ impl Repository {
         self.scan_holding(&held).await
     }
 
-    /// The models unloaded on request.
+    /// The models unloaded on request. Never waits for a reload: a slow
+    /// load holds the reload lock, and listing must not wait on it.
     pub async fn held(&self) -> BTreeSet<String> {
-        self.reloads.lock().await.clone()
+        self.held.load_full().as_ref().clone()
     }
 
     async fn scan_holding(&self, held: &BTreeSet<String>) -> Result<ScanReport> {
+        self.held.store(Arc::new(held.clone()));
         let started = Instant::now();
         let previous = self.current();
-        let (dir, name, held, options, metrics) =
-            (self.dir.clone(), self.default_model.clone(), held.clone(), self.options, self.metrics.clone());
-        let (registry, report) = tokio::task::spawn_blocking(move || {
-            Registry::scan(&dir, &name, Some(&previous), &held, options, &metrics)
-        })
-        .await
-        .context("the model-loading task failed")??;
+        let (dir, name, held, shared) =
+            (self.dir.clone(), self.default_model.clone(), held.clone(), self.shared.clone());
+        let (registry, report) =
+            tokio::task::spawn_blocking(move || Registry::scan(&dir, &name, Some(&previous), &held, &shared))
+                .await
+                .context("the model-loading task failed")??;
         self.current.store(Arc::new(registry));
         self.count(&report);
         tracing::info!(
@@ -138,17 +132,17 @@ impl Repository {
 
     fn count(&self, report: &ScanReport) {
         for key in &report.loaded {
-            self.metrics.record_model_load(model_of(key), true);
+            self.shared.metrics.record_model_load(model_of(key), true);
         }
         let registry = self.current();
         for failure in &report.new_failures {
-            self.metrics.record_model_load(&failure.model, false);
+            self.shared.metrics.record_model_load(&failure.model, false);
         }
         let failures = registry.failures();
-        self.metrics.set_model_counts(registry.model_count(), failures.len());
+        self.shared.metrics.set_model_counts(registry.model_count(), failures.len());
         let present: BTreeSet<String> =
             registry.names().into_iter().chain(failures.into_iter().map(|f| f.model)).collect();
-        self.metrics.retain_models(&present);
+        self.shared.metrics.retain_models(&present);
     }
 }
 

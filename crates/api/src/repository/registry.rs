@@ -9,10 +9,10 @@ use std::time::SystemTime;
 
 use anyhow::{Result, bail};
 use api_types::{LoadFailure, ModelDetails, Signature};
+use rayon::prelude::*;
 
-use crate::metrics::Metrics;
 use crate::model::{self, Fingerprint, Version, relative, rfc3339};
-use crate::serving::{LoadOptions, ServedModel};
+use crate::serving::{ServedModel, Shared};
 
 /// What one scan of the models directory did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,15 +49,16 @@ impl Registry {
         default_model: &str,
         previous: Option<&Self>,
         held: &BTreeSet<String>,
-        options: LoadOptions,
-        metrics: &Metrics,
+        shared: &Shared,
     ) -> Result<(Self, ScanReport)> {
-        let found = model::discover(dir)?;
+        let found = model::discover(dir, shared.options.follow_links)?;
         let mut report = ScanReport::default();
         let mut models: BTreeMap<String, Vec<Arc<ServedModel>>> = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let old = |key: &str| previous.and_then(|p| p.by_key(key));
         let mut seen = BTreeSet::new();
+        // What each source needs: reuse, a standing failure, or a load.
+        let mut to_load = Vec::new();
         for src in found.sources.iter().filter(|s| !held.contains(&s.name)) {
             let key = src.key();
             seen.insert(key.clone());
@@ -77,7 +78,14 @@ impl Registry {
                 }
                 continue;
             }
-            match ServedModel::load(src, dir, options, metrics) {
+            to_load.push((src, key, fingerprint, before));
+        }
+        // Loads are independent: spread over the cores, each isolated, so a
+        // file that makes the graph library panic fails alone.
+        let loaded: Vec<Result<ServedModel>> =
+            to_load.par_iter().map(|(src, ..)| load_isolated(src, dir, shared)).collect();
+        for ((src, key, fingerprint, before), loaded) in to_load.into_iter().zip(loaded) {
+            match loaded {
                 Ok(model) => {
                     tracing::info!(model = %key, version = %model.version(), load_ms = model.status().load_ms, sha256 = %model.status().sha256, "model loaded");
                     report.loaded.push(key);
@@ -139,8 +147,7 @@ impl Registry {
     /// Loads every model under `dir`, refusing any failure: a file that does
     /// not load, no model at all, or no `default_model` among them.
     pub fn load(dir: &Path, default_model: &str) -> Result<Self> {
-        let (registry, report) =
-            Self::scan(dir, default_model, None, &BTreeSet::new(), LoadOptions::default(), &Metrics::new())?;
+        let (registry, report) = Self::scan(dir, default_model, None, &BTreeSet::new(), &Shared::default())?;
         registry.refuse_failures(dir, &report)?;
         Ok(registry)
     }
@@ -232,6 +239,27 @@ impl Registry {
         status.versions = self.versions(&model.card().name);
         status.last_error = self.last_error(&model.card().name);
         ModelDetails { card: model.card().clone(), signature, status }
+    }
+}
+
+/// Loads `src`, turning a panic inside the graph library (a hostile graph
+/// can reach one) into this model's failure: the server and the other
+/// models go on.
+fn load_isolated(src: &model::Source, dir: &Path, shared: &Shared) -> Result<ServedModel> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ServedModel::load(src, dir, shared))) {
+        Ok(loaded) => loaded,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let what: String = what.chars().take(300).collect();
+            anyhow::bail!(
+                "{} cannot be served: reading its graph crashed the graph library ({what}); the file is refused",
+                relative(&src.onnx, dir)
+            )
+        }
     }
 }
 

@@ -15,6 +15,8 @@ use super::Repository;
 
 /// How long the directory must be quiet before a reload reads it.
 const QUIET: Duration = Duration::from_millis(500);
+/// The longest a reload waits for quiet after the first change.
+const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// How changes to the models directory are noticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,7 +43,12 @@ pub fn watch(repository: Arc<Repository>, mode: Watch, poll: Duration) -> Result
         let _hangup = hangup;
         loop {
             changed.notified().await;
-            while tokio::time::timeout(QUIET, changed.notified()).await.is_ok() {}
+            // Quiet for a moment, or at most MAX_WAIT: a directory that never
+            // stops changing still gets reloaded.
+            let until = tokio::time::Instant::now() + MAX_WAIT;
+            while tokio::time::Instant::now() < until
+                && tokio::time::timeout(QUIET, changed.notified()).await.is_ok()
+            {}
             if let Err(err) = repository.reload().await {
                 tracing::error!(error = %format!("{err:#}"), "cannot rescan the models directory");
             }

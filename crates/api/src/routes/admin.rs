@@ -1,6 +1,6 @@
 //! Operating the model repository over HTTP: `POST /admin/reload` rescans
-//! `MODELS_DIR` now (as a file change or SIGHUP would), behind `API_KEY`
-//! when one is set.
+//! `MODELS_DIR` now (as a file change or SIGHUP would), when the operator
+//! turned model control on, behind the admin key.
 
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use crate::repository::ScanReport;
 use crate::state::AppState;
 
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(reload)).route_layer(GateLayer::operations(state))
+    OpenApiRouter::new().routes(routes!(reload)).route_layer(GateLayer::model_control(state))
 }
 
 /// Rescans the models directory: new and changed files are loaded, checked
@@ -28,7 +28,8 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     tag = "models",
     responses(
         (status = 200, description = "What the rescan loaded, kept, unloaded and refused", body = ReloadReport),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The request lacks the admin key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Model control is off (MODEL_CONTROL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn reload(State(state): State<AppState>) -> Result<ApiJson<ReloadReport>, ApiError> {

@@ -9,8 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -119,6 +121,10 @@ pub(super) fn enrich(spec: &utoipa::openapi::OpenApi, registry: &Registry) -> an
     Ok(doc)
 }
 
+/// The content security policy of the docs page.
+const DOCS_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 /// `/openapi.json` (made for the models loaded now, and kept until they
 /// change) and `/docs` (Swagger UI, vendored, with the online validator off).
 pub(super) fn router(spec: utoipa::openapi::OpenApi) -> Router<AppState> {
@@ -126,6 +132,12 @@ pub(super) fn router(spec: utoipa::openapi::OpenApi) -> Router<AppState> {
     let docs: Router<AppState> = SwaggerUi::new(DOCS_PATH)
         .config(Config::new([OPENAPI_PATH]).validator_url("none").try_it_out_enabled(true))
         .into();
+    // The docs page runs only its own files and talks only to this server
+    // (Swagger UI styles itself inline and draws icons as data: URLs).
+    let docs = docs.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_POLICY),
+    ));
     docs.route(OPENAPI_PATH, get(move |State(state): State<AppState>| async move { made.document(&state) }))
 }
 

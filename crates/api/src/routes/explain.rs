@@ -8,7 +8,7 @@ use api_types::{
     BatchExplainResponse, BatchRequest, Contribution, Curve, CurvePoint, ExplainResponse, FeatureValue,
     Instance, LocPart, Problem, WhatIfResponse,
 };
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,15 +19,11 @@ use super::models::NamedModel;
 use super::predict::RequestProblems;
 use crate::error::ApiError;
 use crate::explain::{Explanation, Swept};
-use crate::extract::{ApiJson, JsonBody};
+use crate::extract::{ApiJson, ApiQuery, JsonBody};
 use crate::gate::GateLayer;
 use crate::input::{Category, Rows, json_v1};
-use crate::serving::{Explained, ServedModel, WhatIf};
+use crate::serving::{Explained, MAX_EXPLAIN_ROWS, ServedModel, WhatIf};
 use crate::state::AppState;
-
-/// The most rows one `/explain/batch` request may hold: each row costs
-/// (background rows × trees) work, milliseconds rather than microseconds.
-const MAX_EXPLAIN_ROWS: usize = 100;
 
 /// The explanation endpoints, behind the API key and load shedding like predictions.
 pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
@@ -122,7 +118,7 @@ struct WhatIfQuery {
 )]
 async fn what_if(
     NamedModel(model): NamedModel,
-    Query(query): Query<WhatIfQuery>,
+    ApiQuery(query): ApiQuery<WhatIfQuery>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     model.explainer_or_conflict()?;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Weak};
 
+use api_types::Problem;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -10,12 +11,15 @@ use prometheus_client::encoding::DescriptorEncoder;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::gate::GateLayer;
 use crate::monitor::Samples;
 use crate::repository::Repository;
 use crate::state::AppState;
 
-pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metrics))
+/// Behind the admin key, when one is set: the counters move with every
+/// prediction, so an observer could read what a keyed client sent.
+pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics)).route_layer(GateLayer::operator_reads(state))
 }
 
 /// Request counts and latencies by route, predictions and rows by model,
@@ -26,7 +30,10 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
+    responses(
+        (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "ADMIN_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (

@@ -47,11 +47,11 @@ pub fn api_router(
     let (routes, spec) = OpenApiRouter::with_openapi(docs::base())
         .merge(health::router())
         .merge(models::router())
-        .merge(monitoring::router())
+        .merge(monitoring::router(&state))
         .merge(admin::router(&state))
         .merge(predict::router(&state))
         .merge(explain::router(&state))
-        .merge(metrics::router())
+        .merge(metrics::router(&state))
         .merge(v2::router(&state))
         .split_for_parts();
     docs::check(&spec, &state.models.current())?;

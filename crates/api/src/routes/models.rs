@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use api_types::{LocPart, ModelDetails, ModelList, ModelSummary, Problem};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::serving::ServedModel;
 use crate::state::AppState;
 
@@ -52,12 +52,12 @@ struct Page {
     params(Page),
     responses(
         (status = 200, description = "One page of models and failures", body = ModelList),
-        (status = 422, description = "The page asked for is not 1 to 500 models", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The page asked for is not a number, or not 1 to 500 models", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list(
     State(state): State<AppState>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<ApiJson<ModelList>, ApiError> {
     let offset = page.offset.unwrap_or(0);
     let limit = page.limit.unwrap_or(DEFAULT_PAGE);

@@ -2,19 +2,21 @@
 //! was trained on? Drift per feature and for the predictions, from counts.
 
 use api_types::{Monitoring, Problem};
-use axum::extract::Query;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::models::NamedModel;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::gate::GateLayer;
 use crate::monitor::Window;
 use crate::state::AppState;
 
-pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(monitoring))
+/// Behind the admin key, when one is set: the counters move with every
+/// prediction, so an observer could read what a keyed client sent.
+pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(monitoring)).route_layer(GateLayer::operator_reads(state))
 }
 
 /// Which counts to read.
@@ -38,13 +40,15 @@ struct WindowQuery {
     responses(
         (status = 200, description = "Drift over the window", body = Monitoring),
         (status = 400, description = "An unknown window", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "ADMIN_KEY is set and the request lacks it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter given twice", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The model ships no reference profile (or monitoring is off)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn monitoring(
     NamedModel(model): NamedModel,
-    Query(query): Query<WindowQuery>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
 ) -> Result<ApiJson<Monitoring>, ApiError> {
     let window = match query.window.as_deref() {
         None | Some("last_hour") => Window::LastHour,

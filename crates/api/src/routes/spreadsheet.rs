@@ -5,13 +5,13 @@
 //! chunk, every cell safe to open in a spreadsheet; or as the JSON batch
 //! answer when the client accepts only JSON.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::sync::Arc;
 
 use ::csv::StringRecord;
 use anyhow::Context;
+use api_types::spreadsheet::safe_cell;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -150,16 +150,8 @@ fn stream_csv(
         for cell in &header {
             let _ = head.write_field(safe_cell(cell).as_bytes());
         }
-        match &output {
-            ModelOutput::Probabilities { .. } => {
-                let _ = head.write_field("label");
-                for c in classes {
-                    let _ = head.write_field(safe_cell(&format!("p_{c}")).as_bytes());
-                }
-            }
-            ModelOutput::Values(_) => {
-                let _ = head.write_field("value");
-            }
+        for name in answer_columns(&header, &output, classes) {
+            let _ = head.write_field(safe_cell(&name).as_bytes());
         }
         let _ = head.write_record(None::<&[u8]>);
         if !send(head.into_inner().unwrap_or_default()) {
@@ -213,6 +205,29 @@ fn stream_csv(
     response
 }
 
+/// The names of the columns the answer adds: `label` and `p_<class>`, or
+/// `value`; one the file already has gets `predicted_` before it (again if
+/// need be), so no column of the answer is named twice.
+fn answer_columns(header: &StringRecord, output: &ModelOutput, classes: &[String]) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> = header.iter().map(|c| c.trim().to_owned()).collect();
+    let wanted: Vec<String> = match output {
+        ModelOutput::Probabilities { .. } => {
+            std::iter::once("label".to_owned()).chain(classes.iter().map(|c| format!("p_{c}"))).collect()
+        }
+        ModelOutput::Values(_) => vec!["value".to_owned()],
+    };
+    wanted
+        .into_iter()
+        .map(|mut name| {
+            while taken.contains(&name) {
+                name = format!("predicted_{name}");
+            }
+            taken.insert(name.clone());
+            name
+        })
+        .collect()
+}
+
 /// A CSV writer into memory (RFC 4180 quoting, LF line ends); writing into
 /// memory cannot fail.
 fn writer() -> ::csv::Writer<Vec<u8>> {
@@ -221,32 +236,9 @@ fn writer() -> ::csv::Writer<Vec<u8>> {
         .from_writer(Vec::with_capacity(64 * 1024))
 }
 
-/// A cell safe to open in a spreadsheet: text a spreadsheet would run as a
-/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return,
-/// and is not a plain number) gets a leading apostrophe, so it shows as text.
-pub(crate) fn safe_cell(cell: &str) -> Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && cell.trim().parse::<f64>().is_err() {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_numbers_kept() {
-        assert_eq!(safe_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("+cmd"), "'+cmd");
-        assert_eq!(safe_cell("\t=1"), "'\t=1");
-        assert_eq!(safe_cell("-1.5"), "-1.5");
-        assert_eq!(safe_cell("+3"), "+3");
-        assert_eq!(safe_cell("Biscoe"), "Biscoe");
-    }
 
     #[test]
     fn the_answer_follows_accept_and_defaults_to_csv() {

@@ -15,7 +15,7 @@ use anyhow::Context;
 use api_types::{ModelCard, ModelStatus};
 use tracing::Instrument;
 
-pub use load::LoadOptions;
+pub use load::{DEFAULT_MAX_MODEL_BYTES, LoadOptions, Shared};
 
 use self::cancel::{Cancelled, Stop};
 use crate::error::ApiError;
@@ -47,7 +47,14 @@ pub struct ServedModel {
     /// Drift monitoring, or why the model is not monitored.
     monitor: Result<Monitor, String>,
     metrics: ModelMetrics,
+    /// The permits explanations take, shared by every model.
+    explanations: Arc<tokio::sync::Semaphore>,
 }
+
+/// The most rows one request may have explained, whichever door it came
+/// through (`/explain/batch`, or V2 with the `explanation` output): each row
+/// costs (background rows × trees) work, milliseconds rather than microseconds.
+pub const MAX_EXPLAIN_ROWS: usize = 100;
 
 /// Rows predicted and explained.
 #[derive(Debug)]
@@ -118,6 +125,15 @@ impl ServedModel {
         self.monitor.as_ref().map_err(String::as_str)
     }
 
+    /// `Ok` while someone waits for the work's answer; else the work stops,
+    /// and is counted as cancelled.
+    fn go_on(&self, stop: &Stop) -> Result<(), ApiError> {
+        stop.check().map_err(|cancelled| {
+            self.metrics.record_cancelled();
+            ApiError::from(cancelled)
+        })
+    }
+
     /// Predicts `rows`: counted for drift and in the prediction metrics once
     /// the model has answered.
     #[tracing::instrument(level = "debug", skip_all, fields(model = %self.card().name, rows = rows.len()))]
@@ -143,7 +159,7 @@ impl ServedModel {
         } else {
             let mut all: Option<ModelOutput> = None;
             for start in (0..rows.len()).step_by(CHUNK_ROWS) {
-                stop.check()?;
+                self.go_on(stop)?;
                 let chunk = self.graph().run(rows.slice(start, start + CHUNK_ROWS))?;
                 match &mut all {
                     Some(all) => all.append(chunk)?,
@@ -166,14 +182,29 @@ impl ServedModel {
     pub async fn explain(self: &Arc<Self>, rows: Rows) -> Result<Explained, ApiError> {
         self.explainer_or_conflict()?;
         let count = rows.len();
+        if let Some(violation) = FeatureSchema::batch_size(count, MAX_EXPLAIN_ROWS, "rows to explain") {
+            return Err(ApiError::InvalidInput {
+                errors: vec![api_types::FieldError {
+                    loc: vec!["rows".into()],
+                    msg: violation.msg,
+                    kind: violation.kind,
+                    allowed: Some(violation.allowed),
+                }],
+                total: 1,
+            });
+        }
+        // Refused at once when the budget is spent, like a prediction past
+        // its permits; held until the work ends.
+        let budget = self.explanations.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)?;
         let model = self.clone();
         let (explained, took) = blocking(move |stop| {
+            let _budget = budget;
             let (output, took) = model.run_chunks(rows.clone(), stop)?;
             let explainer = model.explainer_or_conflict()?;
             let classes = output.predicted_classes();
             let mut explanations = Vec::with_capacity(rows.len());
             for start in (0..rows.len()).step_by(EXPLAIN_CHUNK_ROWS) {
-                stop.check()?;
+                model.go_on(stop)?;
                 let end = (start + EXPLAIN_CHUNK_ROWS).min(rows.len());
                 explanations.extend(explainer.explain(
                     model.graph(),
@@ -195,13 +226,15 @@ impl ServedModel {
     #[tracing::instrument(level = "debug", skip_all, fields(model = %self.card().name))]
     pub async fn what_if(self: &Arc<Self>, row: Rows, features: Vec<usize>) -> Result<WhatIf, ApiError> {
         self.explainer_or_conflict()?;
+        let budget = self.explanations.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)?;
         let model = self.clone();
         blocking(move |stop| {
+            let _budget = budget;
             let explainer = model.explainer_or_conflict()?;
             let output = model.graph().run(row.clone())?;
             let class = output.predicted_classes().into_iter().next().flatten();
             let own = explainer.outputs(model.graph(), row.clone(), class)?;
-            stop.check()?;
+            model.go_on(stop)?;
             let curves = sweep(
                 explainer,
                 model.graph(),
@@ -217,18 +250,24 @@ impl ServedModel {
     }
 }
 
-/// Runs `work` on the blocking pool inside the current span; if the caller
-/// stops waiting (its client left, its deadline passed), `work` is told at
-/// its next [`Stop::check`].
+/// Runs `work` on the blocking pool inside the current span, holding the
+/// request's admission; if the caller stops waiting (its client left, its
+/// deadline passed), `work` is told at its next [`Stop::check`].
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&Stop) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let (stop, _on_drop) = Stop::new();
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| work(&stop)))
-        .in_current_span()
-        .await
-        .context("the serving task failed")?
+    // The request's permit stays taken until the work ends, even if the
+    // answer (a timeout) has gone: the permits bound the CPU at work.
+    let admission = crate::request_scope::admission();
+    tokio::task::spawn_blocking(move || {
+        let _admission = admission;
+        span.in_scope(|| work(&stop))
+    })
+    .in_current_span()
+    .await
+    .context("the serving task failed")?
 }
 
 impl From<Cancelled> for ApiError {

@@ -34,6 +34,7 @@ pub(crate) struct Reply {
     pub(crate) retry_after: Option<String>,
     pub(crate) allow_origin: Option<String>,
     pub(crate) allow: Option<String>,
+    pub(crate) csp: Option<String>,
     pub(crate) content_type: String,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Value,
@@ -135,9 +136,20 @@ impl TestApp {
         let retry_after = header("retry-after");
         let allow_origin = header("access-control-allow-origin");
         let allow = header("allow");
+        let csp = header("content-security-policy");
         let text = response.text().await.expect("Failed to read the body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, www_authenticate, retry_after, allow_origin, allow, content_type, request_id, body }
+        Reply {
+            status,
+            www_authenticate,
+            retry_after,
+            allow_origin,
+            allow,
+            csp,
+            content_type,
+            request_id,
+            body,
+        }
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
@@ -244,6 +256,31 @@ impl TestApp {
     }
 
     /// `POST /predict` with an `Authorization` header.
+    /// `POST path` (an empty JSON body) with an `Authorization` header.
+    pub(crate) async fn post_predict_authorized_path(&self, path: &str, authorization: &str) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("authorization", authorization)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("POST failed");
+        Self::reply(response).await
+    }
+
+    /// `GET path` with an `Authorization` header.
+    pub(crate) async fn get_authorized(&self, path: &str, authorization: &str) -> Reply {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .expect("GET failed");
+        Self::reply(response).await
+    }
+
     pub(crate) async fn post_predict_authorized(&self, body: &Value, authorization: &str) -> Reply {
         let response = self
             .client

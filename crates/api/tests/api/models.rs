@@ -27,6 +27,36 @@ async fn models_lists_every_card_sorted_by_name() {
     assert!(iris.get("examples").is_none(), "a summary is not the whole card");
 }
 
+#[tokio::test]
+async fn a_query_parameter_of_the_wrong_type_or_given_twice_is_a_422_naming_it() {
+    let app = spawn_app().await;
+
+    let not_a_number = app.get("/models?offset=null").await;
+    let twice = app.get("/models/iris/monitoring?window=last_hour&window=since_start").await;
+    let features_twice = app
+        .post_json(
+            "/models/iris/what-if?features=petal_length&features=petal_width",
+            &serde_json::json!({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}),
+        )
+        .await;
+
+    not_a_number.assert_problem(422);
+    assert_eq!(not_a_number.body["errors"][0]["loc"], serde_json::json!(["query", "offset"]));
+    assert!(
+        not_a_number.body["errors"][0]["msg"].as_str().is_some_and(|m| m.contains("invalid digit")),
+        "{}",
+        not_a_number.body
+    );
+    for reply in [&twice, &features_twice] {
+        reply.assert_problem(422);
+        assert!(
+            reply.body["errors"][0]["msg"].as_str().is_some_and(|m| m.contains("duplicate")),
+            "{}",
+            reply.body
+        );
+    }
+}
+
 /// A repository of many models: the list pages through them, small and
 /// quick whatever is served; `/readyz` counts them and names the first few.
 #[tokio::test]

@@ -14,6 +14,11 @@ use tempfile::TempDir;
 
 use crate::helpers::{TestApp, iris_row, models_dir, spawn_app_with};
 
+/// Model control on, behind an admin key, and the header that carries it.
+const CONTROL: &str = "--model-control=true";
+const ADMIN: &str = "--admin-key=boss";
+const BOSS: &str = "Bearer boss";
+
 fn zoo(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../onnx-ml/tests").join(file)
 }
@@ -167,7 +172,7 @@ async fn the_card_toml_of_a_cardless_model_is_a_complete_card_and_a_partial_card
  {
     let tmp = TempDir::new().expect("temp dir");
     copy_in(&zoo("zoo/iris_logistic_default_op17.onnx"), &tmp.path().join("flower/model.onnx"));
-    let app = spawn_on(tmp.path(), &["--default-model=flower", "--models-watch=off"]).await;
+    let app = spawn_on(tmp.path(), &["--default-model=flower", "--models-watch=off", CONTROL, ADMIN]).await;
 
     let toml = app.get("/models/flower/card.toml").await;
     assert_eq!(toml.status, 200);
@@ -177,7 +182,7 @@ async fn the_card_toml_of_a_cardless_model_is_a_complete_card_and_a_partial_card
 
     // The served card, saved as is, is a complete card.
     fs::write(tmp.path().join("flower/card.toml"), &text).expect("write");
-    let reload = app.post_json("/admin/reload", &json!({})).await;
+    let reload = app.post_predict_authorized_path("/admin/reload", BOSS).await;
     assert_eq!(reload.status, 200, "{}", reload.body);
     assert_eq!(reload.body["loaded"], json!(["flower"]));
     let details = app.get_model("flower").await;
@@ -186,7 +191,7 @@ async fn the_card_toml_of_a_cardless_model_is_a_complete_card_and_a_partial_card
     // A card naming the first feature and the title only: the rest is the graph's.
     let partial = "title = \"Flowers\"\n[[features]]\nname = \"f0\"\nlabel = \"Sepal length\"\nunit = \"cm\"\nmin = 0.0\nmax = 10.0\n";
     fs::write(tmp.path().join("flower/card.toml"), partial).expect("write");
-    app.post_json("/admin/reload", &json!({})).await;
+    app.post_predict_authorized_path("/admin/reload", BOSS).await;
     let details = app.get_model("flower").await;
 
     assert_eq!(details.body["status"]["card_source"], "partial");
@@ -458,18 +463,19 @@ async fn without_its_default_model_the_api_serves_the_rest_and_is_not_ready() {
 #[tokio::test]
 async fn the_v2_repository_lists_loads_and_unloads_models() {
     let tmp = models_with_iris();
-    let app = spawn_on(tmp.path(), &["--models-watch=off"]).await;
+    let app = spawn_on(tmp.path(), &["--models-watch=off", CONTROL, ADMIN]).await;
     copy_in(&zoo("zoo/iris_forest_default_op17.onnx"), &tmp.path().join("forest.onnx"));
+    let post = |path: &'static str| app.post_predict_authorized_path(path, BOSS);
 
-    let index = app.post_json("/v2/repository/index", &json!({})).await;
-    let load = app.post_json("/v2/repository/models/forest/load", &json!({})).await;
+    let index = post("/v2/repository/index").await;
+    let load = post("/v2/repository/models/forest/load").await;
     let ready = app.get_v2("/models/forest/ready").await;
-    let unload = app.post_json("/v2/repository/models/iris/unload", &json!({})).await;
-    let after = app.post_json("/v2/repository/index", &json!({})).await;
+    let unload = post("/v2/repository/models/iris/unload").await;
+    let after = post("/v2/repository/index").await;
     let gone = app.get_v2("/models/iris").await;
-    let unknown = app.post_json("/v2/repository/models/tulip/load", &json!({})).await;
-    let reload = app.post_json("/admin/reload", &json!({})).await;
-    let back = app.post_json("/v2/repository/models/iris/load", &json!({})).await;
+    let unknown = post("/v2/repository/models/tulip/load").await;
+    let reload = post("/admin/reload").await;
+    let back = post("/v2/repository/models/iris/load").await;
 
     assert_eq!(index.body, json!([{"name": "iris", "version": "1.0.0", "state": "READY"}]));
     assert_eq!(load.status, 200);
@@ -493,10 +499,10 @@ async fn the_v2_repository_lists_loads_and_unloads_models() {
 #[tokio::test]
 async fn a_broken_file_asked_for_through_the_v2_repository_is_a_400_saying_why() {
     let tmp = models_with_iris();
-    let app = spawn_on(tmp.path(), &["--models-watch=off"]).await;
+    let app = spawn_on(tmp.path(), &["--models-watch=off", CONTROL, ADMIN]).await;
     fs::write(tmp.path().join("junk.onnx"), b"\x08\x07garbage").expect("write");
 
-    let load = app.post_json("/v2/repository/models/junk/load", &json!({})).await;
+    let load = app.post_predict_authorized_path("/v2/repository/models/junk/load", BOSS).await;
 
     assert_eq!(load.status, 400);
     let error = load.body["error"].as_str().unwrap_or_default();

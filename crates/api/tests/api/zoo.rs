@@ -284,11 +284,19 @@ async fn every_zoo_export_is_served_with_no_card_and_answers_as_onnxruntime() {
                     .push(format!("a row onnxruntime refuses gave {}: {}", reply.status, bad["inputs"]));
             }
         }
-        let _ =
-            writeln!(report, "{set}/{name}: {} rows, worst relative error {:.1e}", tally.rows, tally.worst);
+        let library = e.get("library").and_then(Value::as_str).unwrap_or(match *set {
+            "pipelines" => "sklearn-pipeline",
+            _ => "sklearn",
+        });
+        let task = if e.get("values").is_some() { "regression" } else { "classification" };
+        let _ = writeln!(
+            report,
+            "| {set} | `{name}` | {library} | {task} | {} | {:.1e} |",
+            tally.rows, tally.worst
+        );
         problems.extend(tally.problems.into_iter().map(|p| format!("{set}/{name}: {p}")));
     }
-    // The table docs/models.md shows, kept with the build's other outputs.
+    // The table docs/zoo.md shows, kept with the build's other outputs.
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/zoo-report.md");
     let _ = std::fs::write(
         &out,

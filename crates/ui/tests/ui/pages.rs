@@ -184,3 +184,16 @@ async fn an_unknown_page_is_a_404_page() {
     assert_eq!(page.status, 404);
     assert_eq!(page.text("h1"), "Page not found");
 }
+
+#[tokio::test]
+async fn the_monitoring_page_takes_any_query_and_shows_the_window_asked_for() {
+    let ui = spawn_stack().await;
+
+    let since_start = ui.fetch_path("/models/iris/monitoring?window=last_hour&window=since_start").await;
+    let odd = ui.fetch_path("/models/iris/monitoring?window=1&window=2&x=%ZZ").await;
+
+    assert_eq!(since_start.status, 200, "{}", since_start.body);
+    assert_eq!(since_start.text("p.meta a[aria-current=page]"), "Since the model loaded");
+    assert_eq!(odd.status, 200, "{}", odd.body);
+    assert_eq!(odd.text("p.meta a[aria-current=page]"), "Last hour");
+}

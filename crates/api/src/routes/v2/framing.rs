@@ -44,6 +44,12 @@ impl Framed {
 /// the uncompressed JSON; without that header the whole body is JSON,
 /// whatever `Content-Type` says.
 pub(crate) fn read(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Framed, ApiError> {
+    // Two lengths would mean two framings: the request says nothing definite.
+    if headers.get_all(HEADER_LENGTH).iter().nth(1).is_some() {
+        return Err(ApiError::MalformedBody(
+            "Inference-Header-Content-Length is given more than once; send it once".to_owned(),
+        ));
+    }
     let body = decompress(headers, body, limit)?;
     let header_len = match headers.get(HEADER_LENGTH) {
         None => body.len(),

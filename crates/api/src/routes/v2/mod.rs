@@ -31,6 +31,9 @@ use crate::model::ModelOutput;
 use crate::serving::{Explained, ServedModel};
 use crate::state::AppState;
 
+/// The longest request `id` taken (the answer echoes it).
+const MAX_ID_CHARS: usize = 256;
+
 /// What `GET /v2` says the server implements.
 const EXTENSIONS: [&str; 2] = ["binary_tensor_data", "model_repository"];
 
@@ -47,12 +50,13 @@ pub(super) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(infer))
         .routes(routes!(infer_version))
         .route_layer(GateLayer::predictions(state));
-    let operated = OpenApiRouter::new()
-        .routes(routes!(repository::index))
+    let read =
+        OpenApiRouter::new().routes(routes!(repository::index)).route_layer(GateLayer::operator_reads(state));
+    let controlled = OpenApiRouter::new()
         .routes(routes!(repository::load))
         .routes(routes!(repository::unload))
-        .route_layer(GateLayer::operations(state));
-    open.merge(guarded).merge(operated)
+        .route_layer(GateLayer::model_control(state));
+    open.merge(guarded).merge(read).merge(controlled)
 }
 
 /// The protocol's error answers, for the OpenAPI document.
@@ -235,6 +239,12 @@ async fn infer_with(
                 .ok_or(e)
         })
         .map_err(|e| ApiError::MalformedBody(format!("the inference request is not valid JSON: {e}")))?;
+    if let Some(id) = request.id.as_deref().filter(|id| id.chars().count() > MAX_ID_CHARS) {
+        return Err(ApiError::MalformedBody(format!(
+            "id has {} characters; it is echoed in the answer, so at most {MAX_ID_CHARS} are taken",
+            id.chars().count()
+        )));
+    }
     let tensors = tensors(&request, framed.binary())?;
     let wanted = wanted_outputs(&model, &request)?;
     let rows = input_v2::rows(model.schema(), &model.graph().groups(), &tensors, state.max_batch)?;

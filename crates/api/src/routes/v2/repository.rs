@@ -46,7 +46,7 @@ pub(super) struct IndexEntry {
     responses(
         (status = 200, description = "The repository's models", body = Vec<IndexEntry>),
         (status = 400, description = "The body is not the index request", body = ErrorBody),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = ErrorBody),
+        (status = 401, description = "ADMIN_KEY is set and the request lacks it", body = ErrorBody),
     )
 )]
 pub(super) async fn index(
@@ -108,7 +108,8 @@ fn parse_index_request(body: &Bytes) -> Result<IndexRequest, ApiError> {
     responses(
         (status = 200, description = "The model serves"),
         (status = 400, description = "Its file failed to load; `error` says why", body = ErrorBody),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = ErrorBody),
+        (status = 401, description = "The request lacks the admin key", body = ErrorBody),
+        (status = 403, description = "Model control is off (MODEL_CONTROL)", body = ErrorBody),
         (status = 404, description = "The models directory holds no such model", body = ErrorBody),
     )
 )]
@@ -136,7 +137,8 @@ pub(super) async fn load(
     params(("name" = String, Path, description = "A served model's name")),
     responses(
         (status = 200, description = "The model no longer serves"),
-        (status = 401, description = "API_KEY is set and the request lacks it", body = ErrorBody),
+        (status = 401, description = "The request lacks the admin key", body = ErrorBody),
+        (status = 403, description = "Model control is off (MODEL_CONTROL)", body = ErrorBody),
         (status = 404, description = "No such model is served", body = ErrorBody),
     )
 )]

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use api_types::spreadsheet::safe_cell;
 use api_types::{LocPart, ModelCard, Prediction, Problem};
 use askama::Template;
 use axum::Router;
@@ -51,13 +52,17 @@ async fn template(
     .await?
     .card;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = card.features.iter().map(|f| f.name.as_str()).collect();
+    // Names and values come from the card: written as text a spreadsheet will not run.
+    let header: Vec<String> = card.features.iter().map(|f| safe_cell(&f.name).into_owned()).collect();
     let _ = writer.write_record(&header);
     for example in &card.examples {
         let row: Vec<String> = card
             .features
             .iter()
-            .map(|f| example.values.get(&f.name).map(ToString::to_string).unwrap_or_default())
+            .map(|f| {
+                let value = example.values.get(&f.name).map(ToString::to_string).unwrap_or_default();
+                safe_cell(&value).into_owned()
+            })
             .collect();
         let _ = writer.write_record(&row);
     }

@@ -147,7 +147,14 @@ async fn model_details(
     request_id: &str,
     unavailable: impl FnOnce() -> UiError,
 ) -> Result<ModelDetails, UiError> {
-    match state.api.model(name, request_id).await {
+    // A name no model can have never reaches the API (a path like `.%09.`
+    // would otherwise become another of its paths).
+    let asked = if api_types::valid_model_name(name) {
+        state.api.model(name, request_id).await
+    } else {
+        Err(ApiClientError::NotFound)
+    };
+    match asked {
         Ok(details) => Ok(details),
         Err(ApiClientError::NotFound) => {
             let models = match state.api.list_models(0, request_id).await {

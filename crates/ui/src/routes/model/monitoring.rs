@@ -4,9 +4,8 @@
 
 use api_types::{BinShare, DriftReading, FeatureDrift, Monitoring};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
-use serde::Deserialize;
 
 use super::model_details;
 use super::view::number;
@@ -20,11 +19,6 @@ use crate::state::AppState;
 /// Chart geometry, in SVG units: each bin gets a slot of two bars.
 const SLOT: f64 = 28.0;
 const HEIGHT: f64 = 64.0;
-
-#[derive(Debug, Deserialize)]
-pub(super) struct WindowQuery {
-    window: Option<String>,
-}
 
 #[derive(Debug, Template)]
 #[template(path = "pages/monitoring.html")]
@@ -79,10 +73,13 @@ struct BinRow {
 pub(super) async fn show_monitoring(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(query): Query<WindowQuery>,
+    RawQuery(query): RawQuery,
     RequestId(request_id): RequestId,
 ) -> Result<Html<String>, UiError> {
-    let since_start = query.window.as_deref() == Some("since_start");
+    // `?window=since_start` or the last hour; anything else in the query
+    // (a second window, a stray parameter) is ignored, as a link would be.
+    let since_start =
+        query.as_deref().unwrap_or_default().split('&').any(|pair| pair == "window=since_start");
     let window = if since_start { "since_start" } else { "last_hour" };
     let retry_url = format!("/models/{name}/monitoring?window={window}");
     let unavailable = || UiError::ApiUnavailable { retry_url: retry_url.clone(), attempt: 0, busy: false };
@@ -118,11 +115,24 @@ pub(super) async fn show_monitoring(
     page::render(&page)
 }
 
+/// Fewer rows than this in a window, and the live distribution is not
+/// shown: its bins would give away what a few predictions were sent.
+pub(crate) const MIN_SHOWN_ROWS: u64 = 100;
+
 fn fill(page: &mut MonitoringPage, report: &Monitoring, card: &api_types::ModelCard) {
     page.monitored = true;
     page.rows = report.rows;
     page.reference_rows = report.reference_rows;
     page.covers = duration(report.window_seconds);
+    if (1..MIN_SHOWN_ROWS).contains(&report.rows) {
+        page.reason = format!(
+            "The live distribution is shown once the window holds {MIN_SHOWN_ROWS} rows (it holds {}): with fewer, \
+             its bins would give away what single predictions were sent.",
+            report.rows
+        );
+        page.monitored = false;
+        return;
+    }
     let label = |feature: &str| card.feature(feature).map_or_else(|| feature.to_owned(), |f| f.label.clone());
     page.features = report.features.iter().map(|f| feature_panel(&label(&f.feature), f)).collect();
     let p = &report.prediction;
